@@ -1,0 +1,115 @@
+"""The transition system of one scenario: initial state and successors.
+
+The model interprets the label registry: each actor's program counter names a label, the
+label's ``choices`` say whether (and how) it is enabled, and its body is run on a View.
+"""
+
+from __future__ import annotations
+
+from typing import Iterator, NamedTuple
+
+from . import cancel, reap, submit, workers  # noqa: F401  (registers the labels)
+from .actions import BY_NAME, LABELS, Label, pc
+from .program import DONE, calls_of, start_program
+from .scenario import Scenario
+from .state import HALTING, S_ACTORS, S_DAEMONS, S_GLOB, S_JOBS, S_KI, Event, State, View, initial_state
+from .variables import DM, G, J, K, T
+
+KIND_THREAD, KIND_DAEMON, KIND_TASK, KIND_BIO = 0, 1, 2, 3
+
+
+class Actor(NamedTuple):
+    kind: int
+    index: int
+
+
+class Transition(NamedTuple):
+    actor: Actor
+    label: Label
+    choice: object
+    events: tuple[Event, ...]
+    target: State
+
+    @property
+    def halts(self) -> bool:
+        return any(e.kind in HALTING for e in self.events)
+
+
+class Model:
+    """One scenario's transition system, with optional mutations of label bodies."""
+
+    def __init__(self, sc: Scenario, mutations: dict[str, object] | None = None):
+        self.sc = sc
+        self.n_threads = len(sc.threads)
+        self.n_actors = self.n_threads + 1  # + the exiting thread (rundown)
+        self.mutations = dict(mutations or {})
+        self._kaio_labels = frozenset(lb.index for lb in LABELS if "kaio" in lb.lock)
+
+    # -- naming ------------------------------------------------------------------------
+    def actor_name(self, actor: Actor) -> str:
+        if actor.kind == KIND_THREAD:
+            return self.sc.threads[actor.index].name if actor.index < self.n_threads else "exit"
+        if actor.kind == KIND_DAEMON:
+            return f"aiod{actor.index}"
+        if actor.kind == KIND_TASK:
+            return "sync_task"
+        return f"bio({self.job_name(actor.index)})"
+
+    def job_name(self, j: int) -> str:
+        slot = self.sc.slots[j]
+        return slot.aiocb if sum(1 for s in self.sc.slots if s.aiocb == slot.aiocb) == 1 else f"{slot.aiocb}#{j}"
+
+    # -- states ------------------------------------------------------------------------
+    def initial(self) -> State:
+        s = initial_state(len(self.sc.slots), len(self.sc.aiocbs), self.sc.lio_count, self.n_actors,
+                          self.sc.daemons, pc("TASK_START"), DONE, pc("D_SELECT"))
+        actors = []
+        for a in range(self.n_actors):
+            act = list(s[S_ACTORS][a])
+            start_program(act, calls_of(self.sc, a))
+            actors.append(tuple(act))
+        return s[:S_ACTORS] + (tuple(actors),) + s[S_ACTORS + 1:]
+
+    def enabled(self, s: State) -> Iterator[tuple[Actor, Label, object]]:
+        leaked = s[S_KI][K.LEAKED]
+        for a, act in enumerate(s[S_ACTORS]):
+            p = act[T.PC]
+            if p == DONE:
+                continue
+            lb = LABELS[p]
+            if leaked and p in self._kaio_labels:
+                continue  # blocked on the kaio_mtx that RTEMS never released
+            for c in (lb.choices(s, a, self) if lb.choices else (None,)):
+                yield Actor(KIND_THREAD, a), lb, c
+        for d, dm in enumerate(s[S_DAEMONS]):
+            lb = LABELS[dm[DM.PC]]
+            if leaked and dm[DM.PC] in self._kaio_labels:
+                continue
+            for c in (lb.choices(s, d, self) if lb.choices else (None,)):
+                yield Actor(KIND_DAEMON, d), lb, c
+        g = s[S_GLOB]
+        lb = LABELS[g[G.TASK_PC]]
+        if not (leaked and g[G.TASK_PC] in self._kaio_labels):
+            for c in (lb.choices(s, 0, self) if lb.choices else (None,)):
+                yield Actor(KIND_TASK, 0), lb, c
+        if not leaked:
+            for j, job in enumerate(s[S_JOBS]):
+                b = job[J.BIO]
+                if b == 1 or b == 2:
+                    lb = BY_NAME["BIO_DONE"] if b == 1 else BY_NAME["BIO_COMPLETE"]
+                    for c in (lb.choices(s, j, self) if lb.choices else (None,)):
+                        yield Actor(KIND_BIO, j), lb, c
+
+    def step(self, s: State, actor: Actor, lb: Label, choice: object) -> Transition:
+        v = View(s, self.sc)
+        body = self.mutations.get(lb.name, lb.body)
+        body(v, actor.index, choice)
+        return Transition(actor, lb, choice, tuple(v.events), v.freeze())
+
+    def successors(self, s: State) -> list[Transition]:
+        return [self.step(s, a, lb, c) for a, lb, c in self.enabled(s)]
+
+    # -- classification of terminal states ---------------------------------------------
+    def finished(self, s: State) -> bool:
+        """Every thread (and the exit) has returned from its last call."""
+        return all(act[T.PC] == DONE for act in s[S_ACTORS])

@@ -1,0 +1,138 @@
+"""The state as a compact, hashable tuple, and a mutable View used inside one step.
+
+State = (jobs, aiocbs, lios, ki, lists, glob, actors, daemons); every component is a
+tuple of small ints (or of such tuples).  The record layouts come from ``variables.py``.
+A fixed shape of small integers is what lets a fast path pack states into integers.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+from .variables import DM, G, J, K, L, Q, T, U
+
+State = tuple
+
+
+class Event(NamedTuple):
+    """Something a step did that properties and traces look at (not part of the state)."""
+
+    kind: str
+    a: object = None
+    b: object = None
+    c: object = None
+
+
+# kinds of Event that stop the path: the kernel would have panicked or touched freed memory
+HALTING = frozenset({"kassert", "panic", "uaf", "stale", "nullki"})
+
+S_JOBS, S_AIOCBS, S_LIOS, S_KI, S_LISTS, S_GLOB, S_ACTORS, S_DAEMONS = range(8)
+
+
+def initial_state(n_jobs: int, n_aiocbs: int, n_lios: int, n_actors: int, n_daemons: int, task_idle: int, idle_pc: int,
+                  daemon_idle: int) -> State:
+    job0 = J.initial
+    actor0 = list(T.initial)
+    actor0[T.PC] = idle_pc
+    d0 = list(DM.initial)
+    d0[DM.PC] = daemon_idle
+    glob = list(G.initial)
+    glob[G.TASK_PC] = task_idle
+    return (
+        tuple(job0 for _ in range(n_jobs)),
+        tuple(U.initial for _ in range(n_aiocbs)),
+        tuple(L.initial for _ in range(n_lios)),
+        K.initial,
+        tuple(() for _ in range(Q.width)),
+        tuple(glob),
+        tuple(tuple(actor0) for _ in range(n_actors)),
+        tuple(tuple(d0) for _ in range(n_daemons)),
+    )
+
+
+class View:
+    """A mutable copy of one state, with the primitives the C code uses.
+
+    Steps mutate a View; ``freeze`` turns it back into a State.  ``events`` collects what
+    the step did for properties and traces.
+    """
+
+    __slots__ = ("jobs", "aiocbs", "lios", "ki", "lists", "glob", "actors", "daemons", "events", "sc", "rtems")
+
+    def __init__(self, s: State, sc) -> None:
+        self.jobs = [list(r) for r in s[S_JOBS]]
+        self.aiocbs = [list(r) for r in s[S_AIOCBS]]
+        self.lios = [list(r) for r in s[S_LIOS]]
+        self.ki = list(s[S_KI])
+        self.lists = [list(r) for r in s[S_LISTS]]
+        self.glob = list(s[S_GLOB])
+        self.actors = [list(r) for r in s[S_ACTORS]]
+        self.daemons = [list(r) for r in s[S_DAEMONS]]
+        self.events: list[Event] = []
+        self.sc = sc
+        self.rtems = sc.rtems
+
+    def freeze(self) -> State:
+        return (
+            tuple(map(tuple, self.jobs)),
+            tuple(map(tuple, self.aiocbs)),
+            tuple(map(tuple, self.lios)),
+            tuple(self.ki),
+            tuple(map(tuple, self.lists)),
+            tuple(self.glob),
+            tuple(map(tuple, self.actors)),
+            tuple(map(tuple, self.daemons)),
+        )
+
+    # -- events -------------------------------------------------------------------------
+    def emit(self, kind: str, a: object = None, b: object = None, c: object = None) -> None:
+        self.events.append(Event(kind, a, b, c))
+
+    def kassert(self, prop: str, cond: bool, what: str) -> None:
+        """A KASSERT/MPASS of the seed: failing it panics the kernel (the path stops)."""
+        if not cond:
+            self.emit("kassert", prop, what)
+
+    # -- jobs -----------------------------------------------------------------------------
+    def touch(self, j: int, why: str) -> bool:
+        """Dereference job j; a freed job is a use after free (the path stops)."""
+        if self.jobs[j][J.ALLOC] != 1:
+            self.emit("uaf", j, why)
+            return False
+        return True
+
+    def has(self, j: int, flag: int) -> bool:
+        return bool(self.jobs[j][J.FLAGS] & flag)
+
+    def set_flag(self, j: int, flag: int) -> None:
+        self.jobs[j][J.FLAGS] |= flag
+
+    def clear_flag(self, j: int, flag: int) -> None:
+        self.jobs[j][J.FLAGS] &= ~flag
+
+    # -- TAILQs ----------------------------------------------------------------------------
+    def append(self, q: int, x: int) -> None:
+        self.lists[q].append(x)
+
+    def remove(self, q: int, x: int) -> None:
+        """TAILQ_REMOVE: the element must be on the list (else memory corruption)."""
+        lst = self.lists[q]
+        if x in lst:
+            lst.remove(x)
+        else:
+            self.emit("kassert", "TAILQ", f"TAILQ_REMOVE of job {x} not on {Q.names[q]}")
+
+    def on(self, q: int, x: int) -> bool:
+        return x in self.lists[q]
+
+    def plist_next(self, j: int) -> int | None:
+        """TAILQ_NEXT(job, plist): the plist link is shared by kaio_jobqueue and kaio_done.
+
+        Returns None when the job is on neither list (its link is stale).
+        """
+        for q in (Q.JOBQ, Q.DONE):
+            lst = self.lists[q]
+            if j in lst:
+                i = lst.index(j)
+                return lst[i + 1] if i + 1 < len(lst) else -1
+        return None
