@@ -17,7 +17,7 @@ from typing import Callable
 
 from ..spec.model import Actor, Model, Transition
 from ..spec.properties import EVENT_PROPERTY, PROPERTIES, Ctx, Property
-from ..spec.state import HALTING, State
+from ..spec.state import HALTING, State, clear_intern
 
 
 @dataclass
@@ -94,6 +94,7 @@ class Explorer:
         coverage = res.coverage
 
         t0 = time.perf_counter()
+        clear_intern()
         init = m.initial()
         seen: dict[int, int] = {hash(init): 0}
         self.parent.append(-1)

@@ -119,13 +119,15 @@ class Trace:
 
 def replay(m: Model, path: list[tuple], prop: str = "", message: str = "") -> Trace:
     """Re-run a path of (actor, label index, choice) from the initial state."""
-    s = m.initial()
+    s = m.initial()  # the real state; the path names daemons by their place in the canonical one
     states = [s]
     prev = describe(m, s)
     steps = []
     for i, (actor, li, choice) in enumerate(path, 1):
         lb = LABELS[li]
-        tr = m.step(s, actor, lb, choice)
+        if actor.kind == 1 and m.symmetric:
+            actor = Actor(1, m.daemon_order(s)[actor.index])
+        tr = m.step(s, actor, lb, choice, canonical=False)
         cur = describe(m, tr.target)
         changes = [(k, prev.get(k, "-"), cur.get(k, "-")) for k in list(dict.fromkeys([*prev, *cur]))
                    if prev.get(k) != cur.get(k)]

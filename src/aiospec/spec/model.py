@@ -43,6 +43,9 @@ class Model:
         self.n_threads = len(sc.threads)
         self.n_actors = self.n_threads + 1  # + the exiting thread (rundown)
         self.mutations = dict(mutations or {})
+        self.symmetric = sc.daemons > 1
+        self._job_names = [s.aiocb if sum(1 for o in sc.slots if o.aiocb == s.aiocb) == 1 else f"{s.aiocb}#{s.index}"
+                           for s in sc.slots]
         self._kaio_labels = frozenset(lb.index for lb in LABELS if "kaio" in lb.lock)
 
     # -- naming ------------------------------------------------------------------------
@@ -56,8 +59,7 @@ class Model:
         return f"bio({self.job_name(actor.index)})"
 
     def job_name(self, j: int) -> str:
-        slot = self.sc.slots[j]
-        return slot.aiocb if sum(1 for s in self.sc.slots if s.aiocb == slot.aiocb) == 1 else f"{slot.aiocb}#{j}"
+        return self._job_names[j]
 
     # -- states ------------------------------------------------------------------------
     def initial(self) -> State:
@@ -100,11 +102,26 @@ class Model:
                     for c in (lb.choices(s, j, self) if lb.choices else (None,)):
                         yield Actor(KIND_BIO, j), lb, c
 
-    def step(self, s: State, actor: Actor, lb: Label, choice: object) -> Transition:
+    def step(self, s: State, actor: Actor, lb: Label, choice: object, canonical: bool = True) -> Transition:
         v = View(s, self.sc)
         body = self.mutations.get(lb.name, lb.body)
         body(v, actor.index, choice)
-        return Transition(actor, lb, choice, tuple(v.events), v.freeze())
+        t = v.freeze()
+        if canonical and self.symmetric:
+            t = self.canonical(t)
+        return Transition(actor, lb, choice, tuple(v.events), t)
+
+    def canonical(self, s: State) -> State:
+        """Daemons are interchangeable: the representative lists them sorted."""
+        d = s[S_DAEMONS]
+        sd = tuple(sorted(d))
+        return s if sd == d else s[:S_DAEMONS] + (sd,)
+
+    @staticmethod
+    def daemon_order(s: State) -> list[int]:
+        """Real daemon index of each position in the canonical (sorted) state."""
+        d = s[S_DAEMONS]
+        return sorted(range(len(d)), key=lambda i: d[i])
 
     def successors(self, s: State) -> list[Transition]:
         return [self.step(s, a, lb, c) for a, lb, c in self.enabled(s)]

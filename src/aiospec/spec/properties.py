@@ -145,13 +145,11 @@ def _d5(ctx, s):
         if job[J.ALLOC] != 1:
             continue
         on_all, on_q, on_d = j in lists[Q.ALL], j in lists[Q.JOBQ], j in lists[Q.DONE]
-        name = ctx.model.job_name(j)
         if job[J.FLAGS] & QUEUEING:
             if on_all or on_q or on_d:
-                return f"QUEUEING job {name} is on a per-process list"
-        elif job[J.G_COMMITTED] and not _freeing(ctx, s, j):
-            if not on_all or on_q == on_d:
-                return f"committed job {name}: kaio_all={on_all} jobqueue={on_q} done={on_d}"
+                return f"QUEUEING job {ctx.model.job_name(j)} is on a per-process list"
+        elif job[J.G_COMMITTED] and (not on_all or on_q == on_d) and not _freeing(ctx, s, j):
+            return f"committed job {ctx.model.job_name(j)}: kaio_all={on_all} jobqueue={on_q} done={on_d}"
     return None
 
 

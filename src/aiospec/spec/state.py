@@ -50,6 +50,14 @@ def initial_state(n_jobs: int, n_aiocbs: int, n_lios: int, n_actors: int, n_daem
     )
 
 
+_INTERN: dict[tuple, tuple] = {}
+
+
+def clear_intern() -> None:
+    """Forget the shared records (between independent runs)."""
+    _INTERN.clear()
+
+
 class View:
     """A mutable copy of one state, with the primitives the C code uses.
 
@@ -57,32 +65,54 @@ class View:
     the step did for properties and traces.
     """
 
-    __slots__ = ("jobs", "aiocbs", "lios", "ki", "lists", "glob", "actors", "daemons", "events", "sc", "rtems")
+    __slots__ = ("_s", "_c", "events", "sc", "rtems")
 
     def __init__(self, s: State, sc) -> None:
-        self.jobs = [list(r) for r in s[S_JOBS]]
-        self.aiocbs = [list(r) for r in s[S_AIOCBS]]
-        self.lios = [list(r) for r in s[S_LIOS]]
-        self.ki = list(s[S_KI])
-        self.lists = [list(r) for r in s[S_LISTS]]
-        self.glob = list(s[S_GLOB])
-        self.actors = [list(r) for r in s[S_ACTORS]]
-        self.daemons = [list(r) for r in s[S_DAEMONS]]
+        self._s = s
+        self._c: list = [None] * 8  # components copied on first access (copy on write)
         self.events: list[Event] = []
         self.sc = sc
         self.rtems = sc.rtems
 
+    def _nested(self, i: int) -> list:
+        c = self._c[i]
+        if c is None:
+            c = self._c[i] = [list(r) for r in self._s[i]]
+        return c
+
+    def _flat(self, i: int) -> list:
+        c = self._c[i]
+        if c is None:
+            c = self._c[i] = list(self._s[i])
+        return c
+
+    jobs = property(lambda self: self._nested(S_JOBS))
+    aiocbs = property(lambda self: self._nested(S_AIOCBS))
+    lios = property(lambda self: self._nested(S_LIOS))
+    ki = property(lambda self: self._flat(S_KI))
+    lists = property(lambda self: self._nested(S_LISTS))
+    glob = property(lambda self: self._flat(S_GLOB))
+    actors = property(lambda self: self._nested(S_ACTORS))
+    daemons = property(lambda self: self._nested(S_DAEMONS))
+
     def freeze(self) -> State:
-        return (
-            tuple(map(tuple, self.jobs)),
-            tuple(map(tuple, self.aiocbs)),
-            tuple(map(tuple, self.lios)),
-            tuple(self.ki),
-            tuple(map(tuple, self.lists)),
-            tuple(self.glob),
-            tuple(map(tuple, self.actors)),
-            tuple(map(tuple, self.daemons)),
-        )
+        """Back to a State; untouched components are reused, equal records are shared."""
+        g = _INTERN.setdefault
+        out = []
+        for i, c in enumerate(self._c):
+            if c is None:
+                out.append(self._s[i])
+            elif i == S_KI or i == S_GLOB:
+                t = tuple(c)
+                out.append(g(t, t))
+            else:
+                recs = []
+                for x in c:
+                    t = tuple(x)
+                    recs.append(g(t, t))
+                t = tuple(recs)
+                out.append(g(t, t))
+        return tuple(out)
 
     # -- events -------------------------------------------------------------------------
     def emit(self, kind: str, a: object = None, b: object = None, c: object = None) -> None:

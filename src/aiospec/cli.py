@@ -1,0 +1,153 @@
+"""The ``aiospec`` command line.
+
+Exit codes: 0 every property holds, 1 a property is violated, 2 bad input.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+import click
+from rich.console import Console
+
+from .spec.scenario import DEFAULT_SCENARIO, ScenarioError, builtin_names, load
+
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False)
+
+
+class BadInput(click.ClickException):
+    exit_code = 2
+
+    def show(self, file=None) -> None:  # noqa: ARG002
+        err.print(f"[bold red]error:[/] {self.message}")
+
+
+def _load(name: str, profile: str | None):
+    try:
+        sc = load(name)
+    except ScenarioError as e:
+        raise BadInput(str(e)) from None
+    if profile:
+        from dataclasses import replace
+
+        sc = replace(sc, profile=profile)
+    return sc
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="aiospec")
+def main() -> None:
+    """aiospec: a model-checked specification of FreeBSD's POSIX AIO (sys/kern/vfs_aio.c)."""
+
+
+@main.command()
+@click.argument("scenario", default=DEFAULT_SCENARIO)
+@click.option("--max-states", type=click.IntRange(min=1), default=None, help="Stop after this many distinct states.")
+@click.option("--profile", type=click.Choice(["freebsd", "rtems"]), default=None, help="Override the scenario's profile.")
+@click.option("--trace-out", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Write every counterexample (text and JSON) into this folder.")
+@click.option("--traces/--no-traces", default=True, help="Print the counterexamples.")
+@click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write the verdicts and figures as JSON.")
+@click.option("--progress/--no-progress", default=True, help="Show progress on stderr.")
+def check(scenario: str, max_states: int | None, profile: str | None, trace_out: Path | None, traces: bool,
+          json_out: Path | None, progress: bool) -> None:
+    """Explore every interleaving of SCENARIO (a built-in name or a TOML file) and check every property."""
+    from .checker.explore import Explorer
+    from .checker.report import print_report, verdicts
+    from .checker.trace import format_trace, replay
+    from .spec.model import Model
+
+    sc = _load(scenario, profile)
+    model = Model(sc)
+    t0 = time.perf_counter()
+    status = err.status(f"exploring {sc.name} ...") if progress and err.is_terminal else None
+
+    def tick(n: int, t: int, d: int) -> None:
+        if status is not None:
+            el = time.perf_counter() - t0
+            status.update(f"exploring {sc.name}: {n:,} states, {t:,} transitions, depth {d}, {n / max(el, 1e-9):,.0f} states/s")
+
+    if status is not None:
+        status.start()
+    try:
+        ex = Explorer(model, max_states=max_states, progress=tick)
+        res = ex.run()
+    finally:
+        if status is not None:
+            status.stop()
+    out.print(f"[bold]aiospec check {sc.name}[/] ({sc.profile} profile, {len(sc.threads)} threads, {sc.daemons} daemons)")
+    if sc.description:
+        out.print(sc.description)
+    if trace_out:
+        trace_out.mkdir(parents=True, exist_ok=True)
+    for name, w in res.violations.items():
+        tr = replay(model, ex.witness_path(w), name, w.message)
+        text = format_trace(tr)
+        if traces:
+            out.print()
+            out.print(text)
+        if trace_out:
+            (trace_out / f"{sc.name}.{name}.txt").write_text(text + "\n")
+            (trace_out / f"{sc.name}.{name}.json").write_text(json.dumps(trace_json(tr), indent=1) + "\n")
+    out.print()
+    print_report(res, ex, out)
+    if res.violations:
+        out.print(f"[bold red]{len(res.violations)} propert{'y' if len(res.violations) == 1 else 'ies'} violated[/]: "
+                  "see docs/findings.md for the ones that are findings about vfs_aio.c")
+    if json_out:
+        json_out.write_text(json.dumps({
+            "scenario": sc.name, "profile": sc.profile, "states": res.states, "transitions": res.transitions,
+            "depth": res.depth, "seconds": res.seconds, "states_per_second": res.states_per_second,
+            "peak_rss_mb": res.peak_rss_mb, "complete": res.complete,
+            "verdicts": [{"property": n, "kind": k, "verdict": v, "detail": d, "steps": s}
+                         for n, k, v, d, s in verdicts(res, ex)],
+            "coverage": dict(res.coverage)}, indent=1) + "\n")
+    sys.exit(1 if res.violations else 0)
+
+
+def trace_json(tr) -> dict:
+    return {"scenario": tr.scenario, "property": tr.prop, "message": tr.message, "initial": tr.initial,
+            "steps": [{"n": st.number, "actor": st.actor, "label": st.label.name, "c_function": st.label.c_function,
+                       "lines": st.label.lines, "choice": st.choice if not isinstance(st.choice, tuple) else list(st.choice),
+                       "changes": [{"var": k, "from": a, "to": b} for k, a, b in st.changes],
+                       "events": [[e.kind, repr(e.a), repr(e.b), repr(e.c)] for e in st.events]}
+                      for st in tr.steps]}
+
+
+@main.command()
+def scenarios() -> None:
+    """List the built-in scenarios."""
+    for name in builtin_names():
+        sc = load(name)
+        out.print(f"[bold]{name:<14}[/] {sc.description}")
+
+
+@main.command()
+def properties() -> None:
+    """List every property the checker evaluates."""
+    from .spec.properties import PROPERTIES
+
+    for p in PROPERTIES:
+        out.print(f"[bold]{p.name:<18}[/] {p.kind:<9} {p.title}  [dim]({p.source})[/]")
+
+
+@main.command()
+@click.option("--markdown", is_flag=True, help="Print Markdown (as in docs/spec.md).")
+def spec(markdown: bool) -> None:
+    """Print the model's variables and actions, generated from the spec definition."""
+    from .spec.doc import spec_markdown
+
+    text = spec_markdown()
+    if markdown:
+        click.echo(text)
+    else:
+        out.print(text)
+
+
+if __name__ == "__main__":
+    main()
