@@ -12,6 +12,7 @@ from pathlib import Path
 
 import click
 from rich.console import Console
+from rich.markup import escape
 
 from .spec.scenario import DEFAULT_SCENARIO, ScenarioError, builtin_names, load
 
@@ -23,7 +24,7 @@ class BadInput(click.ClickException):
     exit_code = 2
 
     def show(self, file=None) -> None:  # noqa: ARG002
-        err.print(f"[bold red]error:[/] {self.message}")
+        err.print("[bold red]error:[/] " + escape(self.message), soft_wrap=True)
 
 
 def _load(name: str, profile: str | None):
@@ -39,7 +40,7 @@ def _load(name: str, profile: str | None):
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(package_name="aiospec")
+@click.version_option(package_name="aiospec", prog_name="aiospec")
 def main() -> None:
     """aiospec: a model-checked specification of FreeBSD's POSIX AIO (sys/kern/vfs_aio.c)."""
 
@@ -80,9 +81,10 @@ def check(scenario: str, max_states: int | None, profile: str | None, trace_out:
     finally:
         if status is not None:
             status.stop()
-    out.print(f"[bold]aiospec check {sc.name}[/] ({sc.profile} profile, {len(sc.threads)} threads, {sc.daemons} daemons)")
+    out.print(f"[bold]aiospec check {escape(sc.name)}[/] ({sc.profile} profile, {len(sc.threads)} threads, "
+              f"{sc.daemons} daemons)")
     if sc.description:
-        out.print(sc.description)
+        out.print(sc.description, markup=False)
     if trace_out:
         trace_out.mkdir(parents=True, exist_ok=True)
     for name, w in res.violations.items():
@@ -90,7 +92,7 @@ def check(scenario: str, max_states: int | None, profile: str | None, trace_out:
         text = format_trace(tr)
         if traces:
             out.print()
-            out.print(text)
+            out.print(text, markup=False)
         if trace_out:
             (trace_out / f"{sc.name}.{name}.txt").write_text(text + "\n")
             (trace_out / f"{sc.name}.{name}.json").write_text(json.dumps(trace_json(tr), indent=1) + "\n")
@@ -124,7 +126,7 @@ def scenarios() -> None:
     """List the built-in scenarios."""
     for name in builtin_names():
         sc = load(name)
-        out.print(f"[bold]{name:<14}[/] {sc.description}")
+        out.print(f"[bold]{name:<14}[/] {escape(sc.description)}")
 
 
 @main.command()

@@ -430,8 +430,12 @@ def _p_suspend(ctx, s, tr):
         call = ctx.sc.threads[e.a].calls[s[S_ACTORS][e.a][T.CALL]]
         targets = set(call.targets)
         jobs = tr.target[S_JOBS]
-        if not any(slot.aiocb in targets and jobs[slot.index][J.FLAGS] & FINISHED for slot in ctx.sc.slots):
-            return f"aio_suspend({sorted(t for t in targets if t)}) returned 0 with no listed request finished"
+        listed = [slot.index for slot in ctx.sc.slots if slot.aiocb in targets]
+        finished = any(jobs[j][J.FLAGS] & FINISHED for j in listed)
+        pending = [j for j in listed if jobs[j][J.ALLOC] == 1 and not jobs[j][J.FLAGS] & FINISHED]
+        if pending and not finished:  # unknown or reaped aiocbs alone do not count
+            return (f"aio_suspend({sorted(t for t in targets if t)}) returned 0 while "
+                    f"{', '.join(ctx.model.job_name(j) for j in pending)} is in progress and none finished")
     return None
 
 

@@ -167,10 +167,20 @@ class _Loader:
         self.source = source
         self.lines = text.splitlines()
 
-    def line_of(self, needle: str) -> int | None:
-        for i, ln in enumerate(self.lines, 1):
-            if needle in ln:
-                return i
+    def line_of(self, needle: object, start: int = 1) -> int | None:
+        """The most likely line of ``needle``: quoted, then as a key, then as a word."""
+        n = str(needle)
+        if not n:
+            return None
+        pats = [re.compile(r'["\']' + re.escape(n) + r'["\']'),
+                re.compile(r"^\s*" + re.escape(n) + r"\s*="),
+                re.compile(r"\[\s*[\w.]*\b" + re.escape(n) + r"\b[\w.]*\s*\]"),
+                re.compile(r"(?<![\w-])" + re.escape(n) + r"(?![\w-])"),
+                re.compile(re.escape(n))]
+        for pat in pats:
+            for i in range(start, len(self.lines) + 1):
+                if pat.search(self.lines[i - 1]):
+                    return i
         return None
 
     def fail(self, message: str, needle: str | None = None, line: int | None = None):
@@ -274,6 +284,8 @@ def load_text(text: str, source: str = "<string>") -> Scenario:
     name = data.get("name", Path(source).stem)
     if not isinstance(name, str):
         ld.fail("name must be a string", needle="name")
+    if not isinstance(data.get("description", ""), str):
+        ld.fail("description must be a string", needle="description")
     profile = data.get("profile", "freebsd")
     if profile not in PROFILES:
         ld.fail(f"profile must be one of {PROFILES}, got {profile!r}", needle="profile")
@@ -318,8 +330,10 @@ def load_text(text: str, source: str = "<string>") -> Scenario:
         if bad:
             ld.fail(f"aiocb {an!r}: unknown field {sorted(bad)[0]!r}; allowed: {sorted(allowed_acb)}", needle=sorted(bad)[0])
         sig = spec.get("sigev", "NONE")
-        if sig not in _SIGEVS:
+        if not isinstance(sig, str) or sig not in _SIGEVS:
             ld.fail(f"aiocb {an!r}: sigev must be one of {sorted(_SIGEVS)}", needle="sigev")
+        if not isinstance(spec.get("fd", "F"), str):
+            ld.fail(f"aiocb {an!r}: fd must be a name", needle="fd")
         for k in ("offset", "nbytes"):
             if k in spec and (not isinstance(spec[k], int) or isinstance(spec[k], bool)):
                 ld.fail(f"aiocb {an!r}: {k} must be an integer", needle=k)
@@ -341,6 +355,7 @@ def load_text(text: str, source: str = "<string>") -> Scenario:
     if not isinstance(may_fail, list) or not all(isinstance(x, str) for x in may_fail):
         ld.fail("may_fail must be a list of aiocb names", needle="may_fail")
     seen_names = set()
+    cursor = 1
     for ti, th in enumerate(raw_threads):
         if not isinstance(th, dict):
             ld.fail("each [[threads]] entry must be a table", needle="threads")
@@ -348,15 +363,21 @@ def load_text(text: str, source: str = "<string>") -> Scenario:
         if bad:
             ld.fail(f"thread {ti + 1}: unknown key {sorted(bad)[0]!r}", needle=sorted(bad)[0])
         tname = th.get("name", f"T{ti + 1}")
+        if not isinstance(tname, str) or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_-]*", tname):
+            ld.fail(f"thread {ti + 1}: name must be an identifier string, got {tname!r}", needle="name")
         if tname in seen_names:
-            ld.fail(f"duplicate thread name {tname!r}", needle=tname)
+            hits = [i for i, ln in enumerate(ld.lines, 1) if f'"{tname}"' in ln or f"'{tname}'" in ln]
+            ld.fail(f"duplicate thread name {tname!r}", line=hits[1] if len(hits) > 1 else None)
         seen_names.add(tname)
         calls_raw = th.get("calls", [])
         if not isinstance(calls_raw, list) or not all(isinstance(c, str) for c in calls_raw):
             ld.fail(f"thread {tname}: calls must be a list of strings", needle=tname)
         calls = []
         for ci, ctext in enumerate(calls_raw):
-            line = ld.line_of(ctext)
+            line = ld.line_of(ctext, cursor) if ctext.strip() else None
+            if line is None:
+                line = ld.line_of("calls", cursor)
+            cursor = line or cursor
 
             def err(msg, _line=line, _t=tname):
                 raise ScenarioError(source, _line, f"thread {_t}: {msg}")

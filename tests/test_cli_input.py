@@ -1,0 +1,254 @@
+"""The ``aiospec`` command line: exit codes, bad-input messages and the listing commands.
+
+Exit codes: 0 every property holds, 1 a property is violated, 2 bad input; bad input is reported
+on stderr as ``error: FILE:LINE: message`` without a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+
+import pytest
+from click.testing import CliRunner
+
+from aiospec.cli import main
+from aiospec.spec.properties import PROPERTIES
+from aiospec.spec.scenario import ScenarioError, builtin_names, load_file
+
+BUILTINS = builtin_names()
+
+BAD_SYNTAX = 'name = "bad"\ndaemons = 1\nprofile = = "freebsd"\n'  # TOML error on line 3
+BAD_CALL = 'name = "bad"\n\n[[threads]]\ncalls = [\n  "aio_write(a, F)",\n  "aio_frobnicate(a)",\n]\n'  # line 6
+
+
+def flat(s: str) -> str:
+    """Collapse whitespace: rich wraps long lines at the console width."""
+    return " ".join(s.split())
+
+
+def invoke(*args: str):
+    return CliRunner().invoke(main, list(args), catch_exceptions=False)
+
+
+def run_cli(*args: str, cwd=None) -> subprocess.CompletedProcess:
+    # a plain 80-column, colourless console whatever the environment running the tests says
+    env = {k: v for k, v in os.environ.items() if k not in ("FORCE_COLOR", "TTY_COMPATIBLE", "TTY_INTERACTIVE")}
+    env["COLUMNS"] = "80"
+    return subprocess.run([sys.executable, "-m", "aiospec.cli", *args], capture_output=True, text=True, cwd=cwd,
+                          env=env, timeout=120)
+
+
+# --------------------------------------------------------------------------------------------------
+# bad input: exit 2, a located message, no traceback
+
+
+def test_check_unknown_scenario_name():
+    r = invoke("check", "no-such-scenario")
+    assert r.exit_code == 2
+    assert r.stdout == ""
+    err = flat(r.stderr)
+    assert err.startswith("error: no-such-scenario: no such scenario file or built-in name")
+    assert "built-ins:" in err
+    for name in BUILTINS:
+        assert name in err
+    assert "Traceback" not in r.output
+
+
+def test_check_unknown_scenario_name_subprocess():
+    p = run_cli("check", "no-such-scenario")
+    assert p.returncode == 2
+    assert p.stdout == ""
+    assert "Traceback" not in p.stderr
+    err = flat(p.stderr)
+    assert "no-such-scenario" in err
+    for name in BUILTINS:
+        assert name in err
+
+
+@pytest.mark.parametrize("text, line, what", [
+    (BAD_SYNTAX, 3, "invalid TOML"),
+    (BAD_CALL, 6, "thread T1: unknown call 'aio_frobnicate'"),
+    ('name = "bad"\nprofile = "linux"\n[[threads]]\ncalls = ["aio_write(a, F)"]\n', 2, "profile must be one of"),
+])
+def test_check_malformed_file(tmp_path, monkeypatch, text, line, what):
+    (tmp_path / "bad.toml").write_text(text)
+    monkeypatch.chdir(tmp_path)
+    r = invoke("check", "bad.toml", "--no-progress")
+    assert r.exit_code == 2
+    assert r.stdout == ""
+    assert r.stderr.startswith(f"error: bad.toml:{line}: ")
+    assert what in flat(r.stderr)
+    assert "Traceback" not in r.output
+
+
+def test_check_malformed_file_subprocess(tmp_path):
+    (tmp_path / "bad.toml").write_text(BAD_SYNTAX)
+    p = run_cli("check", "bad.toml", cwd=tmp_path)
+    assert p.returncode == 2
+    assert p.stdout == ""
+    assert "Traceback" not in p.stderr
+    assert p.stderr.startswith("error: bad.toml:3: invalid TOML")
+    # the message is the loader's own
+    with pytest.raises(ScenarioError) as ei:
+        load_file(tmp_path / "bad.toml")
+    assert ei.value.line == 3
+
+
+def test_check_malformed_file_absolute_path(tmp_path):
+    path = tmp_path / "bad.toml"
+    path.write_text(BAD_CALL)
+    p = run_cli("check", str(path))
+    assert p.returncode == 2
+    assert "Traceback" not in p.stderr
+    assert f"{path}:6:" in p.stderr.replace("\n", "")  # rich may wrap a long path
+    assert "aio_frobnicate" in p.stderr
+
+
+def test_check_unreadable_file(tmp_path):
+    (tmp_path / "latin1.toml").write_bytes(b'name = "caf\xe9"\n')
+    r = invoke("check", str(tmp_path / "latin1.toml"))
+    assert r.exit_code == 2
+    assert "not UTF-8" in flat(r.stderr)
+
+
+def test_check_bad_option_values_are_usage_errors():
+    r = CliRunner().invoke(main, ["check", "cancel-race", "--profile", "linux"])
+    assert r.exit_code == 2
+    assert "linux" in r.output and "freebsd" in r.output
+    r = CliRunner().invoke(main, ["check", "cancel-race", "--max-states", "0"])
+    assert r.exit_code == 2
+
+
+# --------------------------------------------------------------------------------------------------
+# check: a scenario whose properties all hold
+
+
+def _verdict_rows(text: str) -> dict[str, list[str]]:
+    rows = {}
+    for ln in text.splitlines():
+        cells = [c.strip() for c in re.split(r"[│┃|]", ln)[1:-1]]
+        if cells and cells[0]:
+            rows.setdefault(cells[0], cells)
+    return rows
+
+
+def test_check_cancel_race_holds(tmp_path):
+    out_json = tmp_path / "v.json"
+    r = invoke("check", "cancel-race", "--no-traces", "--no-progress", "--json", str(out_json))
+    assert r.exit_code == 0, r.output
+    assert r.stderr == ""
+    assert r.stdout.startswith("aiospec check cancel-race (freebsd profile, 2 threads, 1 daemons)")
+    rows = _verdict_rows(r.stdout)
+    for prop in ("A1", "D5", "P-CANCEL", "LOCKS", "DEADLOCK"):
+        assert prop in rows, f"{prop} missing from the table"
+        assert rows[prop][2] == "holds", rows[prop]
+    assert "holds" in r.stdout
+    summary = [ln for ln in r.stdout.splitlines() if "distinct states" in ln]
+    assert len(summary) == 1
+    assert re.search(r"distinct states: [\d,]+\s+transitions: [\d,]+\s+depth: \d+", summary[0])
+    assert "violated: 0" in r.stdout
+    assert "violated" not in r.stdout.replace("violated: 0", "")
+    data = json.loads(out_json.read_text())
+    assert data["scenario"] == "cancel-race" and data["complete"] is True
+    verdicts = {v["property"]: v["verdict"] for v in data["verdicts"]}
+    assert verdicts["A1"] == verdicts["D5"] == verdicts["P-CANCEL"] == "holds"
+    assert set(verdicts) == {p.name for p in PROPERTIES}
+    # the printed figure is the JSON's
+    assert f"distinct states: {data['states']:,}" in summary[0]
+
+
+def test_check_cancel_race_subprocess():
+    p = run_cli("check", "cancel-race", "--no-traces", "--no-progress")
+    assert p.returncode == 0, p.stdout + p.stderr
+    for word in ("A1", "D5", "P-CANCEL", "holds", "distinct states"):
+        assert word in p.stdout
+    assert "Traceback" not in p.stderr
+
+
+# --------------------------------------------------------------------------------------------------
+# listing commands
+
+
+def test_scenarios_lists_every_builtin():
+    r = invoke("scenarios")
+    assert r.exit_code == 0
+    listed = [ln.split()[0] for ln in r.stdout.splitlines() if ln.strip()]
+    assert listed == BUILTINS
+
+
+def test_properties_lists_every_property():
+    r = invoke("properties")
+    assert r.exit_code == 0
+    listed = [ln.split()[0] for ln in r.stdout.splitlines() if ln.strip()]
+    assert "DEADLOCK" in listed and "LOCKS" in listed
+    assert listed == [p.name for p in PROPERTIES]
+
+
+def test_spec_markdown():
+    r = invoke("spec", "--markdown")
+    assert r.exit_code == 0
+    out = r.stdout
+    assert "SUB_COMMIT" in out and "aio_aqueue" in out
+    lines = out.splitlines()
+    assert any(re.fullmatch(r"#+ .+", ln) for ln in lines)  # Markdown headings
+    table = [ln for ln in lines if ln.startswith("|") and ln.endswith("|")]
+    assert any(re.fullmatch(r"\|(-+\|)+", ln.replace(" ", "").replace(":", "")) for ln in table)  # separator row
+    assert any("SUB_COMMIT" in ln for ln in table), "SUB_COMMIT is not in a table row"
+    assert any("aio_aqueue" in ln for ln in table), "aio_aqueue is not in a table row"
+
+
+def test_version_and_help():
+    from importlib.metadata import version
+
+    r = invoke("--version")
+    assert r.exit_code == 0
+    assert f"version {version('aiospec')}" in r.output
+    r = invoke("--help")
+    assert r.exit_code == 0
+    for cmd in ("check", "scenarios", "properties", "spec"):
+        assert cmd in r.output
+
+
+# --------------------------------------------------------------------------------------------------
+# known defects: each documents the expected behaviour
+
+
+def test_error_message_brackets_are_printed_verbatim(tmp_path, monkeypatch):
+    (tmp_path / "fd.toml").write_text('[[threads]]\ncalls = ["aio_write(a, G)"]\n')
+    monkeypatch.chdir(tmp_path)
+    r = invoke("check", "fd.toml")
+    assert r.exit_code == 2
+    assert "declare it under [files]" in flat(r.stderr)
+
+
+def test_error_message_with_closing_tag_is_not_a_traceback(tmp_path):
+    (tmp_path / "mk.toml").write_text('[[threads]]\ncalls = ["aio_write[/a]"]\n')
+    p = run_cli("check", "mk.toml", cwd=tmp_path)
+    assert "Traceback" not in p.stderr
+    assert p.returncode == 2
+    assert p.stderr.startswith("error: mk.toml:2: thread T1: cannot parse call 'aio_write[/a]'")
+
+
+def test_check_prints_description_verbatim(tmp_path):
+    (tmp_path / "desc.toml").write_text(
+        'name = "desc"\ndescription = "brackets [bold] and [/x] stay"\n'
+        '[[threads]]\ncalls = ["aio_write(a, F)", "aio_return(a)"]\n')
+    p = run_cli("check", "desc.toml", "--no-traces", "--no-progress", cwd=tmp_path)
+    assert "Traceback" not in p.stderr
+    assert p.returncode == 0
+    assert "brackets [bold] and [/x] stay" in p.stdout
+
+
+def test_long_error_message_stays_on_one_line(tmp_path):
+    (tmp_path / "bad.toml").write_text(BAD_CALL)
+    p = run_cli("check", "bad.toml", cwd=tmp_path)
+    assert p.returncode == 2
+    with pytest.raises(ScenarioError) as ei:
+        load_file(tmp_path / "bad.toml")
+    expected = f"error: bad.toml:6: {ei.value.message}\n"
+    assert len(expected) > 80
+    assert p.stderr == expected
