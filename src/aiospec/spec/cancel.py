@@ -52,7 +52,11 @@ def cancel_walk(v: View, a: int, j: int) -> None:
     act = v.actors[a]
     rundown = is_rundown(v, a)
     acb = None if rundown else call_of(v, a).aiocb
+    budget = 2 * len(v.sc.slots) + 2  # a walk longer than that has found a cycle in a corrupted list
     while j != -1:
+        budget -= 1
+        if budget < 0:
+            v.emit("kassert", "TAILQ", "the walk of kaio_jobqueue does not terminate (corrupted list)")
         if not v.touch(j, "TAILQ_FOREACH_SAFE follows the saved successor"):
             return
         nxt = v.plist_next(j)

@@ -62,3 +62,14 @@ def spec_markdown() -> str:
         "## Properties", "",
         properties_markdown(), "",
     ])
+
+
+BEGIN = "<!-- BEGIN GENERATED: aiospec spec --markdown -->"
+END = "<!-- END GENERATED -->"
+
+
+def update_doc(text: str) -> str:
+    """Replace the generated part of docs/spec.md (between the markers) with the current tables."""
+    head, _, rest = text.partition(BEGIN)
+    _, _, tail = rest.partition(END)
+    return f"{head}{BEGIN}\n{spec_markdown()}\n{END}{tail}"

@@ -228,7 +228,7 @@ def aio_cancel_job_end(v: View, j: int) -> int:
 
 def aio_selectjob(v: View) -> int:
     """L741-771, aio_job_mtx held (kaio taken inside aio_clear_cancel_function)."""
-    while True:
+    for _restart in range(len(v.sc.slots) + 2):
         for j in v.lists[Q.AIOJOBS]:
             if v.ki[K.ACTIVE] < v.sc.limits.max_aio_per_proc:
                 v.remove(Q.AIOJOBS, j)
@@ -238,6 +238,8 @@ def aio_selectjob(v: View) -> int:
                 return j
         else:
             return -1
+    v.emit("kassert", "TAILQ", "aio_selectjob restarts forever (corrupted aio_jobs)")
+    return -1
 
 
 def aio_schedule_locked(v: View, j: int, fn: HandleFn) -> bool:

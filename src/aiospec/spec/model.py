@@ -12,7 +12,7 @@ from . import cancel, reap, submit, workers  # noqa: F401  (registers the labels
 from .actions import BY_NAME, LABELS, Label, pc
 from .program import DONE, calls_of, start_program
 from .scenario import Scenario
-from .state import HALTING, S_ACTORS, S_DAEMONS, S_GLOB, S_JOBS, S_KI, Event, State, View, initial_state
+from .state import HALTING, S_ACTORS, Halt, S_DAEMONS, S_GLOB, S_JOBS, S_KI, Event, State, View, initial_state
 from .variables import DM, G, J, K, T
 
 KIND_THREAD, KIND_DAEMON, KIND_TASK, KIND_BIO = 0, 1, 2, 3
@@ -105,7 +105,10 @@ class Model:
     def step(self, s: State, actor: Actor, lb: Label, choice: object, canonical: bool = True) -> Transition:
         v = View(s, self.sc)
         body = self.mutations.get(lb.name, lb.body)
-        body(v, actor.index, choice)
+        try:
+            body(v, actor.index, choice)
+        except Halt:
+            pass
         t = v.freeze()
         if canonical and self.symmetric:
             t = self.canonical(t)

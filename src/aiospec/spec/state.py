@@ -26,6 +26,10 @@ class Event(NamedTuple):
 # kinds of Event that stop the path: the kernel would have panicked or touched freed memory
 HALTING = frozenset({"kassert", "panic", "uaf", "stale", "nullki"})
 
+class Halt(Exception):
+    """Raised inside a step when it emits a halting event."""
+
+
 S_JOBS, S_AIOCBS, S_LIOS, S_KI, S_LISTS, S_GLOB, S_ACTORS, S_DAEMONS = range(8)
 
 
@@ -117,6 +121,8 @@ class View:
     # -- events -------------------------------------------------------------------------
     def emit(self, kind: str, a: object = None, b: object = None, c: object = None) -> None:
         self.events.append(Event(kind, a, b, c))
+        if kind in HALTING:
+            raise Halt(kind)  # the kernel panicked or touched freed memory: this path ends here
 
     def kassert(self, prop: str, cond: bool, what: str) -> None:
         """A KASSERT/MPASS of the seed: failing it panics the kernel (the path stops)."""
