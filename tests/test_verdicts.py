@@ -34,6 +34,8 @@ EXPECTED: dict[str, tuple[dict[str, int], set[str]]] = {
     "rtems-lio": ({"D13": 4, "DEADLOCK": 4}, set()),
     "rtems-calls": ({"D14": 9, "END": 14}, {"R-LIO-FREE-LISTIO"}),
     "rtems-write": ({"RTEMS-NULL-KI": 1}, set()),
+    "double-cancel": ({"P-CANCEL": 8}, {"R-CANCEL-NO-FN", "R-CLEARED", "R-DEFER-CANCELLING", "R-DEFER-QUEUEING"}),
+    "return-twice": ({}, {"R-DEFER-QUEUEING"}),
 }
 
 # `full` is too large to explore in CI (see benchmarks/); its shortest counterexamples are

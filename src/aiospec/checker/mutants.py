@@ -369,7 +369,10 @@ mutant("commit-to-done", "the commit step puts an unfinished job on kaio_done",
 def _sync_no_pending(v: View, a: int, c) -> None:
     from ..spec.submit import _slot
 
+    from ..spec.submit import record_fsync_predecessors
+
     _call, slot = _slot(v, a)
+    record_fsync_predecessors(v, slot.index)
     v.actors[a][T.PC] = pc("SUB_SCHED")  # never waits for earlier writes
 
 
@@ -518,3 +521,19 @@ from ..spec import cancel as _cancel  # noqa: E402
 _orig_free_next = _cancel.rundown_free_next
 mutant("rundown-skips-done", "aio_proc_rundown destroys the kaioinfo without freeing kaio_done",
        helpers={"cancel.rundown_free_next": _rundown_skips_done})
+
+
+def _cancel_end_tolerant(v: View, j: int) -> int:
+    job = v.jobs[j]
+    job[J.FLAGS] &= ~CANCELLING
+    if job[J.FLAGS] & FINISHED:
+        if v.on(Q.JOBQ, j):
+            v.remove(Q.JOBQ, j)
+        kernel.aio_bio_done_notify(v, j)
+        return int(job[J.KERROR] == Errno.ECANCELED)
+    return 0
+
+
+mutant("double-notify", "aio_complete ignores CANCELLING and aio_cancel_job tolerates a job already unlinked: "
+       "the job is notified twice",
+       helpers={"aio_complete_locked": _complete_no_defer_cancelling, "aio_cancel_job_end": _cancel_end_tolerant})

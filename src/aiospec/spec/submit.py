@@ -209,6 +209,15 @@ def sub_cancel(v: View, a: int, _c) -> None:
     v.actors[a][T.PC] = pc("SUB_COMMIT")
 
 
+def record_fsync_predecessors(v: View, j: int) -> None:
+    """Ghost for D17: the jobs an fsync must wait for, as section 8 states the intent."""
+    slot = v.sc.slots[j]
+    for j2 in v.lists[Q.JOBQ]:
+        s2 = v.sc.slots[j2]
+        if s2.fd == slot.fd and s2.op != Op.LIO_SYNC and v.jobs[j2][J.SEQNO] < v.jobs[j][J.SEQNO]:
+            v.jobs[j][J.G_PREDS] |= 1 << j2
+
+
 @label("SUB_SYNC", actors="thread", fn="aio_queue_file", lines="L1873-1898", lock="kaio",
        guard="an fsync on a safe file",
        effect="mark earlier same-file non-sync jobs on kaio_jobqueue CHECKSYNC and count them in pending; "
@@ -217,12 +226,12 @@ def sub_sync(v: View, a: int, _c) -> None:
     _call, slot = _slot(v, a)
     j = slot.index
     job = v.jobs[j]
+    record_fsync_predecessors(v, j)
     for j2 in v.lists[Q.JOBQ]:
         s2 = v.sc.slots[j2]
         if s2.fd == slot.fd and s2.op != Op.LIO_SYNC and v.jobs[j2][J.SEQNO] < job[J.SEQNO]:
             v.jobs[j2][J.FLAGS] |= CHECKSYNC
             job[J.PENDING] += 1
-            job[J.G_PREDS] |= 1 << j2
     if job[J.PENDING] != 0:
         if not aio_set_cancel_function_locked(v, j, CancelFn.SYNC):
             complete_write(v, j, -1, Errno.ECANCELED)
