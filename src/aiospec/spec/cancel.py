@@ -57,11 +57,13 @@ def cancel_walk(v: View, a: int, j: int) -> None:
         budget -= 1
         if budget < 0:
             v.emit("kassert", "TAILQ", "the walk of kaio_jobqueue does not terminate (corrupted list)")
-        if not v.touch(j, "TAILQ_FOREACH_SAFE follows the saved successor"):
+        name = v.sc.slots[j].aiocb
+        if not v.touch(j, f"TAILQ_FOREACH_SAFE follows the saved successor jobn = {name}, already freed"):
             return
         nxt = v.plist_next(j)
         if nxt is None:
-            v.emit("stale", j, "TAILQ_NEXT of a job already removed from kaio_jobqueue/kaio_done")
+            v.emit("stale", j, f"TAILQ_NEXT(jobn = {name}): {name} was already unlinked from kaio_jobqueue and "
+                               "kaio_done by aio_free_entry, which is about to free it")
             return
         if _matches(v, a, j):
             if not v.on(Q.JOBQ, j):
