@@ -23,7 +23,8 @@ res = Explorer(Model(load(sys.argv[1]))).run()
 print(json.dumps({"states": res.states, "transitions": res.transitions, "depth": res.depth,
                   "seconds": res.seconds, "rate": res.states_per_second,
                   "rss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-                  "violated": sorted(res.violations)}))
+                  "violated": sorted(res.violations), "reached": len(res.reached),
+                  "reach_total": sum(1 for p in res.properties if p.kind == "reach")}))
 """
 
 
@@ -41,7 +42,7 @@ def main() -> int:
             print(f"unknown scenario(s): {', '.join(unknown)}; built-ins: {', '.join(builtin_names())}", file=sys.stderr)
             return 2
     print(f"aiospec explicit-state checker, Python {platform.python_version()} on {platform.machine()}, one core")
-    head = f"{'scenario':<14} {'states':>12} {'transitions':>13} {'depth':>6} {'seconds':>9} {'states/s':>10} {'peak MiB':>9}  violated"
+    head = f"{'scenario':<14} {'states':>12} {'transitions':>13} {'depth':>6} {'seconds':>9} {'states/s':>10} {'peak MiB':>9} {'reached':>8}  violated"
     print(head)
     print("-" * len(head))
     for n in names:
@@ -51,7 +52,8 @@ def main() -> int:
             continue
         r = json.loads(out.stdout)
         print(f"{n:<14} {r['states']:>12,} {r['transitions']:>13,} {r['depth']:>6} {r['seconds']:>9.2f} "
-              f"{r['rate']:>10,.0f} {r['rss']:>9.0f}  {', '.join(r['violated']) or '-'}", flush=True)
+              f"{r['rate']:>10,.0f} {r['rss']:>9.0f} {r['reached']:>5}/{r['reach_total']:<2}  "
+              f"{', '.join(r['violated']) or '-'}", flush=True)
     return 0
 
 

@@ -252,3 +252,18 @@ def test_long_error_message_stays_on_one_line(tmp_path):
     expected = f"error: bad.toml:6: {ei.value.message}\n"
     assert len(expected) > 80
     assert p.stderr == expected
+
+
+def test_mutants_command_reports_every_mutant_and_the_score():
+    from aiospec.checker.mutants import MUTANTS
+
+    result = CliRunner().invoke(main, ["mutants", "cancel-race", "lio-wait", "double-cancel", "return-twice",
+                                       "disk-bio", "lio-signal", "default"])
+    assert "mutation score:" in result.output
+    for name in MUTANTS:
+        assert name in result.output.replace("\n", "") or name[:12] in result.output
+    assert result.exit_code in (0, 1)
+    score = result.output.split("mutation score:")[1].split("=")[0].strip()
+    caught, total = map(int, score.split("/"))
+    assert total == len(MUTANTS)
+    assert (result.exit_code == 0) == (caught == total)

@@ -16,7 +16,7 @@ from rich.markup import escape
 
 from .spec.scenario import DEFAULT_SCENARIO, ScenarioError, builtin_names, load
 
-out = Console(highlight=False, soft_wrap=True)
+out = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 140)
 err = Console(stderr=True, highlight=False)
 
 
@@ -119,6 +119,52 @@ def trace_json(tr) -> dict:
                        "changes": [{"var": k, "from": a, "to": b} for k, a, b in st.changes],
                        "events": [[e.kind, repr(e.a), repr(e.b), repr(e.c)] for e in st.events]}
                       for st in tr.steps]}
+
+
+MUTANT_SCENARIOS = ("cancel-race", "lio-wait", "double-cancel", "return-twice", "disk-bio", "lio-signal", "default")
+
+
+@main.command()
+@click.argument("scenario_names", nargs=-1)
+@click.option("--max-states", type=click.IntRange(min=1), default=500_000, show_default=True,
+              help="State limit per run (a mutant may blow the state space up).")
+def mutants(scenario_names: tuple[str, ...], max_states: int) -> None:
+    """Run every mutant of the catalogue against the scenarios; report what caught it."""
+    from rich.table import Table
+
+    from .checker.explore import Explorer
+    from .checker.mutants import MUTANTS, applied, model_for
+    from .spec.model import Model
+
+    names = scenario_names or MUTANT_SCENARIOS
+    scs = [_load(n, None) for n in names]
+    base = {}
+    for sc in scs:
+        r = Explorer(Model(sc), max_states=max_states).run()
+        base[sc.name] = (set(r.violations), set(r.reached))
+    t = Table(title="Mutants")
+    for col in ("mutant", "verdict", "scenario", "caught by", "steps", "story"):
+        t.add_column(col, overflow="fold")
+    caught = 0
+    for name, mu in MUTANTS.items():
+        hit = None
+        for sc in scs:
+            with applied(mu):
+                ex = Explorer(model_for(sc, mu), max_states=max_states)
+                r = ex.run()
+            new = [k for k in r.violations if k not in base[sc.name][0]]
+            if new:
+                best = min(new, key=lambda k: len(ex.witness_path(r.violations[k])))
+                hit = (sc.name, best, len(ex.witness_path(r.violations[best])))
+                break
+        if hit:
+            caught += 1
+            t.add_row(name, "[green]caught[/]", hit[0], hit[1], str(hit[2]), mu.story)
+        else:
+            t.add_row(name, "[bold red]survived[/]", "", "", "", mu.story)
+    out.print(t)
+    out.print(f"mutation score: {caught}/{len(MUTANTS)} = {100 * caught / len(MUTANTS):.0f}%")
+    sys.exit(0 if caught == len(MUTANTS) else 1)
 
 
 @main.command()
