@@ -157,6 +157,19 @@ def mutants(scenario_names: tuple[str, ...], max_states: int) -> None:
                 best = min(new, key=lambda k: len(ex.witness_path(r.violations[k])))
                 hit = (sc.name, best, len(ex.witness_path(r.violations[best])))
                 break
+        if not hit:  # safety is blind to it: try liveness on the scenarios small enough to hold
+            from .checker.liveness import TooLarge, check_liveness
+
+            for sc in scs:
+                try:
+                    with applied(mu):
+                        lv = check_liveness(model_for(sc, mu))
+                except TooLarge:
+                    continue
+                if lv.lassos:
+                    k, lasso = sorted(lv.lassos.items())[0]
+                    hit = (sc.name, k, len(lasso.prefix) + len(lasso.cycle))
+                    break
         if hit:
             caught += 1
             t.add_row(name, "[green]caught[/]", hit[0], hit[1], str(hit[2]), mu.story)
@@ -165,6 +178,37 @@ def mutants(scenario_names: tuple[str, ...], max_states: int) -> None:
     out.print(t)
     out.print(f"mutation score: {caught}/{len(MUTANTS)} = {100 * caught / len(MUTANTS):.0f}%")
     sys.exit(0 if caught == len(MUTANTS) else 1)
+
+
+@main.command()
+@click.argument("scenario", default=DEFAULT_SCENARIO)
+@click.option("--max-states", type=click.IntRange(min=1), default=300_000, show_default=True)
+def liveness(scenario: str, max_states: int) -> None:
+    """Look for fair cycles in which a job never finishes or a thread never returns (lasso traces)."""
+    from .checker.liveness import TooLarge, check_liveness
+    from .checker.trace import format_trace, replay
+    from .spec.model import Model
+
+    sc = _load(scenario, None)
+    model = Model(sc)
+    try:
+        res = check_liveness(model, max_states)
+    except TooLarge as e:
+        raise BadInput(f"{scenario}: {e}") from None
+    out.print(f"[bold]aiospec liveness {escape(sc.name)}[/]: {res.states:,} states, {res.transitions:,} transitions; "
+              "weak fairness of daemons, the sync task, I/O completion and threads")
+    for name, title in res.checked:
+        lasso = res.lassos.get(name)
+        if lasso is None:
+            out.print(f"  {name:<12} [green]holds[/]  {title}")
+            continue
+        out.print(f"  {name:<12} [bold red]VIOLATED[/]  {lasso.message}")
+        tr = replay(model, lasso.prefix + lasso.cycle, name, lasso.message)
+        text = format_trace(tr)
+        marker = f"{len(lasso.prefix) + 1:3d}. "
+        text = text.replace("\n" + marker, "\n     --- the cycle starts here and repeats forever ---\n" + marker, 1)
+        out.print(text, markup=False)
+    sys.exit(1 if res.lassos else 0)
 
 
 @main.command()

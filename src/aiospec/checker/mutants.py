@@ -537,3 +537,14 @@ def _cancel_end_tolerant(v: View, j: int) -> int:
 mutant("double-notify", "aio_complete ignores CANCELLING and aio_cancel_job tolerates a job already unlinked: "
        "the job is notified twice",
        helpers={"aio_complete_locked": _complete_no_defer_cancelling, "aio_cancel_job_end": _cancel_end_tolerant})
+
+
+def _notify_forgets_sync_task(v: View, j: int) -> None:
+    pending = v.glob[G.TASK_PENDING]
+    _orig_notify(v, j)
+    v.glob[G.TASK_PENDING] = pending  # taskqueue_enqueue(kaio_sync_task) is lost
+
+
+mutant("sync-task-never-enqueued", "aio_bio_done_notify releases fsyncs to kaio_syncready but never enqueues "
+       "the sync task (caught by liveness only: rundown waits forever, nothing deadlocks)",
+       helpers={"aio_bio_done_notify": _notify_forgets_sync_task})
