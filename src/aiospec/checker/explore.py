@@ -20,6 +20,9 @@ from ..spec.properties import EVENT_PROPERTY, PROPERTIES, Ctx, Property
 from ..spec.state import HALTING, State, clear_intern
 
 
+_NO_KINDS: frozenset = frozenset()
+
+
 @dataclass
 class Witness:
     """Where a property was first violated (or reached): a path of state indices."""
@@ -125,10 +128,14 @@ class Explorer:
                 for tr in succ:
                     transitions += 1
                     coverage[tr.label.name] += 1
-                    kinds = {e.kind for e in tr.events}
-                    checks = list(steps_all)
-                    for k in kinds:
-                        checks.extend(steps_on.get(k, ()))
+                    if tr.events:
+                        kinds = {e.kind for e in tr.events}
+                        checks = list(steps_all)
+                        for k in kinds:
+                            checks.extend(steps_on.get(k, ()))
+                    else:
+                        kinds = _NO_KINDS
+                        checks = steps_all
                     for p in checks:
                         if p.kind == "reach":
                             if p.name not in reached and p.check(ctx, s, tr):

@@ -283,6 +283,8 @@ def _notify_once(ctx, s):
 
 @prop("D1", "step", "FINISHED is never cleared, and the result is written before it is set", "14 D1")
 def _d1(ctx, s, tr):
+    if s[S_JOBS] is tr.target[S_JOBS]:
+        return None
     for j, (a, b) in enumerate(zip(s[S_JOBS], tr.target[S_JOBS])):
         if a is b:
             continue
@@ -295,6 +297,8 @@ def _d1(ctx, s, tr):
 
 @prop("D2-STICKY", "step", "CANCELLED is never cleared", "14 D2")
 def _d2s(ctx, s, tr):
+    if s[S_JOBS] is tr.target[S_JOBS]:
+        return None
     for j, (a, b) in enumerate(zip(s[S_JOBS], tr.target[S_JOBS])):
         if a is not b and a[J.FLAGS] & CANCELLED and not b[J.FLAGS] & CANCELLED and b[J.ALLOC] == a[J.ALLOC]:
             return f"CANCELLED cleared on job {ctx.model.job_name(j)}"
@@ -367,7 +371,7 @@ def _locks(ctx, s, tr):
             need_job = "aio_jobs"
     if s[S_GLOB][G.JOBSEQNO] != t[S_GLOB][G.JOBSEQNO]:
         need_job = "jobseqno"
-    for j, (a, b) in enumerate(zip(s[S_JOBS], t[S_JOBS])):
+    for j, (a, b) in enumerate(zip(s[S_JOBS], t[S_JOBS]) if s[S_JOBS] is not t[S_JOBS] else ()):
         if a is b or a == b:
             continue
         published = a[J.G_COMMITTED] or a[J.CANCEL_FN] or a[J.BIO] or a[J.FLAGS] & FINISHED
@@ -375,7 +379,7 @@ def _locks(ctx, s, tr):
             need_kaio = f"jobflags/cancel_fn/pending of {ctx.model.job_name(j)}"
         if any(a[f] != b[f] for f in _GUARDED_JOBMTX_JOB_FIELDS) and a[J.ALLOC] == 1 and published:
             need_job = f"seqno/handle_fn of {ctx.model.job_name(j)}"
-    for la_, lb2 in zip(s[S_LIOS], t[S_LIOS]):
+    for la_, lb2 in zip(s[S_LIOS], t[S_LIOS]) if s[S_LIOS] is not t[S_LIOS] else ():
         if la_ != lb2 and la_[L.ALLOC] == 1 and lb2[L.ALLOC] == 1 and \
                 (la_[L.COUNT], la_[L.FINISHED], la_[L.LFLAGS]) != (lb2[L.COUNT], lb2[L.FINISHED], lb2[L.LFLAGS]):
             need_kaio = "aioliojob"
