@@ -77,7 +77,7 @@ def _complete_no_defer_cancelling(v: View, j: int) -> None:
 
 
 mutant("complete-ignores-cancelling",
-       "aio_complete finishes a job while its cancel callback runs (the deferral of r294851 undone)",
+       "aio_complete finishes a job while its cancel callback runs (no deferral under CANCELLING)",
        helpers={"aio_complete_locked": _complete_no_defer_cancelling})
 
 
