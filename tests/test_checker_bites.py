@@ -54,6 +54,7 @@ BITES: dict[str, tuple[str | None, str]] = {
     "P-CANCEL": (None, "default"),
     "P-LIO-WAIT": ("lio-wait-returns-early", "lio-wait"),
     "P-SUSPEND": (None, "suspend-early"),
+    "P-ERROR": (None, "errors"),
     "P-RESULT-ONCE": ("return-without-free", "return-twice"),
     "P-NOTIFY-ONCE": ("double-notify", "double-cancel"),
     "P-NOTIFY-EXACT": ("notify-drops-job-kevent", "double-cancel"),

@@ -443,6 +443,24 @@ def _p_suspend(ctx, s, tr):
     return None
 
 
+@prop("P-ERROR", "step", "aio_error answers EINPROGRESS while a request is in progress, and 0 only for a request "
+      "that completed successfully", "POSIX aio_error", on=("return",))
+def _p_error(ctx, s, tr):
+    for e in tr.events:
+        if e.kind != "return" or e.b[1] != "aio_error":
+            continue
+        call = ctx.sc.threads[e.a].calls[e.b[0]]
+        jobs = tr.target[S_JOBS]
+        mine = [sl.index for sl in ctx.sc.slots if sl.aiocb == call.aiocb]
+        running = [j for j in mine if jobs[j][J.ALLOC] == 1 and not jobs[j][J.FLAGS] & FINISHED]
+        if running and e.c != Errno.EINPROGRESS:
+            return (f"aio_error({call.aiocb}) returned {Errno(e.c).name} while {ctx.model.job_name(running[0])} "
+                    "is in progress")
+        if e.c == 0 and not any(jobs[j][J.FLAGS] & FINISHED and jobs[j][J.KERROR] == 0 for j in mine):
+            return f"aio_error({call.aiocb}) returned 0 but no request on it completed successfully"
+    return None
+
+
 # --- end state ------------------------------------------------------------------------
 
 @prop("END", "end", "after rundown no job or lio is allocated and the kaioinfo is gone", "14 D16, A7")
