@@ -55,6 +55,7 @@ BITES: dict[str, tuple[str | None, str]] = {
     "P-LIO-WAIT": ("lio-wait-returns-early", "lio-wait"),
     "P-SUSPEND": (None, "suspend-early"),
     "P-ERROR": (None, "errors"),
+    "P-RETURN": (None, "cancel-race"),
     "P-RESULT-ONCE": ("return-without-free", "return-twice"),
     "P-NOTIFY-ONCE": ("double-notify", "double-cancel"),
     "P-NOTIFY-EXACT": ("notify-drops-job-kevent", "double-cancel"),

@@ -136,12 +136,12 @@ def _verdict_rows(text: str) -> dict[str, list[str]]:
     return rows
 
 
-def test_check_cancel_race_holds(tmp_path):
+def test_check_lio_wait_holds(tmp_path):
     out_json = tmp_path / "v.json"
-    r = invoke("check", "cancel-race", "--no-traces", "--no-progress", "--json", str(out_json))
+    r = invoke("check", "lio-wait", "--no-traces", "--no-progress", "--json", str(out_json))
     assert r.exit_code == 0, r.output
     assert r.stderr == ""
-    assert r.stdout.startswith("aiospec check cancel-race (freebsd profile, 2 threads, 1 daemons)")
+    assert r.stdout.startswith("aiospec check lio-wait (freebsd profile, 2 threads, 1 daemons)")
     rows = _verdict_rows(r.stdout)
     for prop in ("A1", "D5", "P-CANCEL", "LOCKS", "DEADLOCK"):
         assert prop in rows, f"{prop} missing from the table"
@@ -153,7 +153,7 @@ def test_check_cancel_race_holds(tmp_path):
     assert "violated: 0" in r.stdout
     assert "violated" not in r.stdout.replace("violated: 0", "")
     data = json.loads(out_json.read_text())
-    assert data["scenario"] == "cancel-race" and data["complete"] is True
+    assert data["scenario"] == "lio-wait" and data["complete"] is True
     verdicts = {v["property"]: v["verdict"] for v in data["verdicts"]}
     assert verdicts["A1"] == verdicts["D5"] == verdicts["P-CANCEL"] == "holds"
     assert set(verdicts) == {p.name for p in PROPERTIES}
@@ -161,12 +161,21 @@ def test_check_cancel_race_holds(tmp_path):
     assert f"distinct states: {data['states']:,}" in summary[0]
 
 
-def test_check_cancel_race_subprocess():
-    p = run_cli("check", "cancel-race", "--no-traces", "--no-progress")
+def test_check_lio_wait_subprocess():
+    p = run_cli("check", "lio-wait", "--no-traces", "--no-progress")
     assert p.returncode == 0, p.stdout + p.stderr
     for word in ("A1", "D5", "P-CANCEL", "holds", "distinct states"):
         assert word in p.stdout
     assert "Traceback" not in p.stderr
+
+
+def test_check_cancel_race_prints_its_finding_and_exits_1():
+    p = run_cli("check", "cancel-race", "--no-progress")
+    assert p.returncode == 1, p.stdout + p.stderr
+    assert "Counterexample for P-RETURN in scenario cancel-race" in p.stdout
+    assert re.search(r"^\s+1\. T1 +aio_aqueue \(L1581-1668\) \[SUB_CHECK\]", p.stdout, re.M)
+    assert "-> aio_return returns EINVAL" in p.stdout
+    assert "1 property violated" in p.stdout
 
 
 # --------------------------------------------------------------------------------------------------

@@ -21,7 +21,7 @@ ALL_REACH = {p.name for p in PROPERTIES if p.kind == "reach"}
 
 # scenario -> (violated property -> shortest counterexample length, reachability properties reached)
 EXPECTED: dict[str, tuple[dict[str, int], set[str]]] = {
-    "cancel-race": ({}, {"R-CANCEL-NO-FN", "R-CLEARED", "R-DEFER-CANCELLING", "R-DEFER-QUEUEING"}),
+    "cancel-race": ({"P-RETURN": 9}, {"R-CANCEL-NO-FN", "R-CLEARED", "R-DEFER-CANCELLING", "R-DEFER-QUEUEING"}),
     "lio-wait": ({}, {"R-CANCEL-NO-FN", "R-CLEARED", "R-DEFER-CANCELLING", "R-DEFER-QUEUEING",
                       "R-LIO-FREE-ENTRY", "R-WALK-DIVERTED"}),
     "lio-fsync": ({"STALE": 22, "P-CANCEL": 22, "UAF": 23}, ALL_REACH - {"R-LIO-FREE-LISTIO"}),

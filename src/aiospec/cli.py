@@ -50,7 +50,7 @@ def main() -> None:
 @click.option("--max-states", type=click.IntRange(min=1), default=None, help="Stop after this many distinct states.")
 @click.option("--profile", type=click.Choice(["freebsd", "rtems"]), default=None, help="Override the scenario's profile.")
 @click.option("--trace-out", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Write every counterexample (text and JSON) into this folder.")
+              help="Write every counterexample (ITF, JSON, text, Mermaid, SVG) into this folder.")
 @click.option("--traces/--no-traces", default=True, help="Print the counterexamples.")
 @click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write the verdicts and figures as JSON.")
@@ -61,6 +61,7 @@ def check(scenario: str, max_states: int | None, profile: str | None, trace_out:
     from .checker.explore import Explorer
     from .checker.report import print_report, verdicts
     from .checker.trace import format_trace, replay
+    from .cli_trace import write_trace_files
     from .spec.model import Model
 
     sc = _load(scenario, profile)
@@ -94,8 +95,7 @@ def check(scenario: str, max_states: int | None, profile: str | None, trace_out:
             out.print()
             out.print(text, markup=False)
         if trace_out:
-            (trace_out / f"{sc.name}.{name}.txt").write_text(text + "\n")
-            (trace_out / f"{sc.name}.{name}.json").write_text(json.dumps(trace_json(tr), indent=1) + "\n")
+            write_trace_files(model, tr, trace_out, f"{sc.name}.{name}")
     out.print()
     print_report(res, ex, out)
     if res.violations:
@@ -110,15 +110,6 @@ def check(scenario: str, max_states: int | None, profile: str | None, trace_out:
                          for n, k, v, d, s in verdicts(res, ex)],
             "coverage": dict(res.coverage)}, indent=1) + "\n")
     sys.exit(1 if res.violations else 0)
-
-
-def trace_json(tr) -> dict:
-    return {"scenario": tr.scenario, "property": tr.prop, "message": tr.message, "initial": tr.initial,
-            "steps": [{"n": st.number, "actor": st.actor, "label": st.label.name, "c_function": st.label.c_function,
-                       "lines": st.label.lines, "choice": st.choice if not isinstance(st.choice, tuple) else list(st.choice),
-                       "changes": [{"var": k, "from": a, "to": b} for k, a, b in st.changes],
-                       "events": [[e.kind, repr(e.a), repr(e.b), repr(e.c)] for e in st.events]}
-                      for st in tr.steps]}
 
 
 MUTANT_SCENARIOS = ("cancel-race", "lio-wait", "double-cancel", "return-twice", "disk-bio", "lio-signal", "default")
@@ -246,6 +237,10 @@ def spec(markdown: bool, update: Path | None) -> None:
     else:
         out.print(text)
 
+
+from .cli_trace import trace as _trace_group  # noqa: E402  (cli_trace does not import cli)
+
+main.add_command(_trace_group)
 
 if __name__ == "__main__":
     main()

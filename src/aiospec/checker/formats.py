@@ -44,7 +44,7 @@ from ..spec.actions import BY_NAME, LABELS
 from ..spec.constants import Errno, errname
 from ..spec.model import KIND_BIO, KIND_DAEMON, KIND_TASK, KIND_THREAD, Actor, Model
 from ..spec.program import DONE
-from ..spec.scenario import ScenarioError, load
+from ..spec.scenario import ScenarioError, builtin_names, load
 from ..spec.state import S_ACTORS, S_AIOCBS, S_DAEMONS, S_GLOB, S_JOBS, S_KI, S_LIOS, S_LISTS, Event, State
 from ..spec.variables import DM, G, J, K, L, Q, T, U
 from .trace import LIST_C_NAMES, Trace, describe, format_trace
@@ -72,6 +72,7 @@ class LoadedTrace:
     path: list[tuple[Actor, int, object]]
     format: str
     states: list[State] | None = None  # decoded from the file, when it has them (ITF, JSON)
+    scenario_file: str | None = None  # where a scenario that is not built in was read from
 
 
 # --------------------------------------------------------------------------------------------------
@@ -248,6 +249,14 @@ def decode_state(m: Model, d: dict[str, Any], where: str) -> State:
 # export
 
 
+def scenario_file_of(m: Model) -> str | None:
+    """The absolute path of a scenario that is not built in (so that its traces can be re-read)."""
+    if m.sc.name in builtin_names():
+        return None
+    p = Path(m.sc.source)
+    return str(p.resolve()) if p.exists() else None
+
+
 def to_itf(m: Model, t: Trace) -> dict[str, Any]:
     """The trace as an ITF document (a dict ready for json.dumps)."""
     states = []
@@ -267,7 +276,8 @@ def to_itf(m: Model, t: Trace) -> dict[str, Any]:
     return {
         "#meta": {"format": "ITF", "format-description": ITF_FORMAT_DESCRIPTION, "source": t.scenario,
                   "profile": m.sc.profile, "property": t.prop, "message": t.message,
-                  "description": f"aiospec counterexample for {t.prop} in scenario {t.scenario}"},
+                  "description": f"aiospec counterexample for {t.prop} in scenario {t.scenario}",
+                  **({"scenario_file": scenario_file_of(m)} if scenario_file_of(m) else {})},
         "vars": list(ITF_VARS),
         "states": states,
     }
@@ -276,7 +286,8 @@ def to_itf(m: Model, t: Trace) -> dict[str, Any]:
 def to_json(m: Model, t: Trace) -> dict[str, Any]:
     """The trace as plain JSON: the steps as the text shows them, plus every state."""
     return {
-        "format": JSON_FORMAT, "scenario": t.scenario, "profile": m.sc.profile, "property": t.prop,
+        "format": JSON_FORMAT, "scenario": t.scenario, "profile": m.sc.profile,
+        **({"scenario_file": scenario_file_of(m)} if scenario_file_of(m) else {}), "property": t.prop,
         "message": t.message, "initial": t.initial,
         "steps": [{"n": st.number, "actor": st.actor, "label": st.label.name, "c_function": st.label.c_function,
                    "lines": st.label.lines, "lock": st.label.lock, "choice": choice_json(st.choice),
@@ -311,12 +322,17 @@ class _Raw:
     steps: list[tuple[str, str, object]]  # (actor name, label name, choice)
     states: list[dict] | None
     format: str
+    scenario_file: str | None = None
 
 
 def _str(v: Any, where: str) -> str:
     if not isinstance(v, str):
         raise TraceFileError(f"{where}: expected a string, got {json.dumps(v)[:60]}")
     return v
+
+
+def _opt_str(v: Any) -> str | None:
+    return v if isinstance(v, str) else None
 
 
 def _parse_itf(doc: dict) -> _Raw:
@@ -340,7 +356,7 @@ def _parse_itf(doc: dict) -> _Raw:
                       choice_from_itf(act.get("choice"), f"{w}.action_taken.choice")))
     has_states = all("jobs" in st for st in states)
     return _Raw(scenario, meta.get("profile"), str(meta.get("property", "")), str(meta.get("message", "")),
-                steps, states if has_states else None, "itf")
+                steps, states if has_states else None, "itf", _opt_str(meta.get("scenario_file")))
 
 
 def _parse_json(doc: dict) -> _Raw:
@@ -359,7 +375,7 @@ def _parse_json(doc: dict) -> _Raw:
     if states is not None and (not isinstance(states, list) or len(states) != len(steps) + 1):
         raise TraceFileError("JSON: 'states' must list one state more than there are steps")
     return _Raw(scenario, doc.get("profile"), str(doc.get("property", "")), str(doc.get("message", "")),
-                steps, states, "json")
+                steps, states, "json", _opt_str(doc.get("scenario_file")))
 
 
 _HEADER = re.compile(r"^Counterexample for (?P<prop>\S*) in scenario (?P<sc>\S+): ?(?P<msg>.*)$")
@@ -472,6 +488,9 @@ def model_for(scenario: str, profile: str | None, scenario_file: str | Path | No
 def loads(text: str, scenario_file: str | Path | None = None) -> tuple[Model, LoadedTrace]:
     """Read a trace file's text (any format) into its model and replayable path."""
     raw = parse(text)
+    if scenario_file is None and raw.scenario not in builtin_names() and raw.scenario_file \
+            and Path(raw.scenario_file).is_file():
+        scenario_file = raw.scenario_file  # the file the trace says it came from
     m = model_for(raw.scenario, raw.profile, scenario_file)
     if scenario_file and m.sc.name != raw.scenario:
         raise TraceFileError(f"the trace is of scenario {raw.scenario!r} but {scenario_file} is {m.sc.name!r}")
@@ -479,7 +498,8 @@ def loads(text: str, scenario_file: str | Path | None = None) -> tuple[Model, Lo
     states = None
     if raw.states is not None:
         states = [decode_state(m, d, f"state {i}") for i, d in enumerate(raw.states)]
-    return m, LoadedTrace(raw.scenario, raw.profile, raw.prop, raw.message, path, raw.format, states)
+    return m, LoadedTrace(raw.scenario, raw.profile, raw.prop, raw.message, path, raw.format, states,
+                          str(scenario_file) if scenario_file else None)
 
 
 def load_trace(path: str | Path, scenario_file: str | Path | None = None) -> tuple[Model, LoadedTrace]:

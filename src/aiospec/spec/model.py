@@ -38,8 +38,9 @@ class Transition(NamedTuple):
 class Model:
     """One scenario's transition system, with optional mutations of label bodies."""
 
-    def __init__(self, sc: Scenario, mutations: dict[str, object] | None = None):
+    def __init__(self, sc: Scenario, mutations: dict[str, object] | None = None, record_results: bool = False):
         self.sc = sc
+        self.record_results = record_results  # keep each thread's results in the state (observations)
         self.n_threads = len(sc.threads)
         self.n_actors = self.n_threads + 1  # + the exiting thread (rundown)
         self.mutations = dict(mutations or {})
@@ -70,7 +71,10 @@ class Model:
             act = list(s[S_ACTORS][a])
             start_program(act, calls_of(self.sc, a))
             actors.append(tuple(act))
-        return s[:S_ACTORS] + (tuple(actors),) + s[S_ACTORS + 1:]
+        s = s[:S_ACTORS] + (tuple(actors),) + s[S_ACTORS + 1:]
+        if self.record_results:
+            s = s + (tuple(() for _ in range(self.n_actors)),)
+        return s
 
     def enabled(self, s: State) -> Iterator[tuple[Actor, Label, object]]:
         leaked = s[S_KI][K.LEAKED]
@@ -118,7 +122,7 @@ class Model:
         """Daemons are interchangeable: the representative lists them sorted."""
         d = s[S_DAEMONS]
         sd = tuple(sorted(d))
-        return s if sd == d else s[:S_DAEMONS] + (sd,)
+        return s if sd == d else s[:S_DAEMONS] + (sd,) + s[S_DAEMONS + 1:]
 
     @staticmethod
     def daemon_order(s: State) -> list[int]:

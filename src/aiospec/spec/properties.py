@@ -461,6 +461,22 @@ def _p_error(ctx, s, tr):
     return None
 
 
+@prop("P-RETURN", "step", "aio_return fails with EINVAL only for a request that has not completed (or was "
+      "already reaped)", "POSIX aio_return", on=("return",))
+def _p_return(ctx, s, tr):
+    for e in tr.events:
+        if e.kind != "return" or e.b[1] != "aio_return" or e.b[2] != Errno.EINVAL:
+            continue
+        call = ctx.sc.threads[e.a].calls[e.b[0]]
+        jobs = tr.target[S_JOBS]
+        for sl in ctx.sc.slots:
+            job = jobs[sl.index]
+            if sl.aiocb == call.aiocb and job[J.ALLOC] == 1 and job[J.FLAGS] & FINISHED and not job[J.FLAGS] & QUEUEING:
+                return (f"aio_return({call.aiocb}) returned EINVAL although {ctx.model.job_name(sl.index)} has "
+                        f"completed ({Errno(job[J.KERROR]).name}); its notification is still deferred")
+    return None
+
+
 # --- end state ------------------------------------------------------------------------
 
 @prop("END", "end", "after rundown no job or lio is allocated and the kaioinfo is gone", "14 D16, A7")

@@ -31,6 +31,7 @@ class Halt(Exception):
 
 
 S_JOBS, S_AIOCBS, S_LIOS, S_KI, S_LISTS, S_GLOB, S_ACTORS, S_DAEMONS = range(8)
+S_HISTORY = 8  # optional: what each thread's calls returned (observable behaviour, for conformance)
 
 
 def initial_state(n_jobs: int, n_aiocbs: int, n_lios: int, n_actors: int, n_daemons: int, task_idle: int, idle_pc: int,
@@ -73,7 +74,7 @@ class View:
 
     def __init__(self, s: State, sc) -> None:
         self._s = s
-        self._c: list = [None] * 8  # components copied on first access (copy on write)
+        self._c: list = [None] * len(s)  # components copied on first access (copy on write)
         self.events: list[Event] = []
         self.sc = sc
         self.rtems = sc.rtems
@@ -99,6 +100,14 @@ class View:
     actors = property(lambda self: self._nested(S_ACTORS))
     daemons = property(lambda self: self._nested(S_DAEMONS))
 
+    def observe(self, a: int, entry: tuple) -> None:
+        """Append a call's observable result to thread a's history, if the run records one."""
+        if len(self._s) > S_HISTORY:
+            c = self._c[S_HISTORY]
+            if c is None:
+                c = self._c[S_HISTORY] = list(self._s[S_HISTORY])
+            c[a] = c[a] + (entry,)
+
     def freeze(self) -> State:
         """Back to a State; untouched components are reused, equal records are shared."""
         g = _INTERN.setdefault
@@ -106,6 +115,8 @@ class View:
         for i, c in enumerate(self._c):
             if c is None:
                 out.append(self._s[i])
+            elif i == S_HISTORY:
+                out.append(tuple(c))
             elif i == S_KI or i == S_GLOB:
                 t = tuple(c)
                 out.append(g(t, t))

@@ -1,0 +1,191 @@
+"""``aiospec trace``: read, convert and draw counterexample files; draw small state graphs.
+
+Every command re-checks the trace against the model before it prints or draws anything: a file
+is a path (actor, step, choice per step), and the states shown are those the model computes
+now, so a stale or edited file is reported instead of being drawn wrongly.
+
+Exit codes as for ``aiospec``: 0 done, 2 bad input (``error: ...`` on stderr, no traceback).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from .checker import diagrams, formats
+from .checker.formats import TraceFileError
+from .checker.trace import Trace, format_trace, replay
+from .spec.model import Model
+
+
+class TraceInputError(click.ClickException):
+    """Bad input: exit 2 with ``error: ...`` on stderr, as the rest of the CLI does."""
+
+    exit_code = 2
+
+    def show(self, file=None) -> None:  # noqa: ARG002
+        click.echo(f"error: {self.message}", err=True)
+
+
+def write_trace_files(model: Model, trace: Trace, directory: str | Path, stem: str) -> list[Path]:
+    """Write one counterexample in every form: ``stem.itf.json``, ``.json``, ``.txt``, ``.mmd`` and,
+    when graphviz's ``dot`` is installed, ``.svg``.  Returns the files written.
+
+    ``aiospec check --trace-out DIR`` calls this with ``stem = f"{scenario}.{property}"``.
+    """
+    d = Path(directory)
+    d.mkdir(parents=True, exist_ok=True)
+    written = []
+    for fmt in formats.FORMATS:
+        p = d / f"{stem}{formats.SUFFIXES[fmt]}"
+        p.write_text(formats.dumps(model, trace, fmt), encoding="utf-8")
+        written.append(p)
+    p = d / f"{stem}.mmd"
+    p.write_text(diagrams.to_mermaid(model, trace), encoding="utf-8")
+    written.append(p)
+    if diagrams.have_dot():
+        p = d / f"{stem}.svg"
+        p.write_text(diagrams.to_svg(model, trace), encoding="utf-8")
+        written.append(p)
+    return written
+
+
+def _read(file: Path, scenario: Path | None) -> tuple[Model, Trace]:
+    try:
+        m, lt = formats.load_trace(file, scenario)
+    except TraceFileError as e:
+        raise TraceInputError(str(e)) from None
+    t = replay(m, lt.path, lt.prop, lt.message)
+    bad = formats.first_state_mismatch(lt, t)
+    if bad is not None:
+        click.echo(f"warning: {file}: state {bad} in the file differs from what the model computes "
+                   "(the file was edited or the model changed since it was written); showing the model's", err=True)
+    return m, t
+
+
+def _write(path: Path, data: str | bytes) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(data, bytes):
+            path.write_bytes(data)
+        else:
+            path.write_text(data, encoding="utf-8")
+    except OSError as e:
+        raise TraceInputError(f"{path}: cannot write: {e.strerror}") from None
+
+
+SCENARIO_OPTION = click.option(
+    "--scenario", "scenario", type=click.Path(dir_okay=False, path_type=Path), default=None,
+    help="The scenario file the trace belongs to (needed when it is not a built-in scenario).")
+
+
+@click.group("trace", context_settings={"help_option_names": ["-h", "--help"]})
+def trace() -> None:
+    """Read, convert and draw counterexample files (ITF, JSON or text); draw state graphs."""
+
+
+@trace.command("show")
+@click.argument("file", type=click.Path(path_type=Path))
+@SCENARIO_OPTION
+def show(file: Path, scenario: Path | None) -> None:
+    """Print the trace FILE (ITF, JSON or text) as numbered steps, after replaying it."""
+    _m, t = _read(file, scenario)
+    click.echo(format_trace(t))
+
+
+@trace.command("convert")
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option("--to", "fmt", type=click.Choice(formats.FORMATS), required=True, help="The output format.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write here instead of standard output.")
+@SCENARIO_OPTION
+def convert(file: Path, fmt: str, output: Path | None, scenario: Path | None) -> None:
+    """Convert the trace FILE to ITF, plain JSON or text."""
+    m, t = _read(file, scenario)
+    text = formats.dumps(m, t, fmt)
+    if output:
+        _write(output, text)
+    else:
+        click.echo(text, nl=False)
+
+
+@trace.command("diagram")
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option("--mermaid", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Write Mermaid here.")
+@click.option("--svg", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Write SVG here (graphviz).")
+@click.option("--png", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Write PNG here (graphviz).")
+@SCENARIO_OPTION
+def diagram(file: Path, mermaid: Path | None, svg: Path | None, png: Path | None, scenario: Path | None) -> None:
+    """Draw the trace FILE as a sequence diagram (Mermaid on standard output if no file is given)."""
+    m, t = _read(file, scenario)
+    if not (mermaid or svg or png):
+        click.echo(diagrams.to_mermaid(m, t), nl=False)
+        return
+    if mermaid:
+        _write(mermaid, diagrams.to_mermaid(m, t))
+    try:
+        if svg:
+            _write(svg, diagrams.to_svg(m, t))
+        if png:
+            _write(png, diagrams.to_png(m, t))
+    except diagrams.DiagramError as e:
+        raise TraceInputError(str(e)) from None
+
+
+@trace.command("graph")
+@click.argument("scenario_name")
+@click.option("--dot", "dot_out", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Write DOT here.")
+@click.option("--graphml", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Write GraphML here.")
+@click.option("--svg", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Write SVG here (graphviz dot).")
+@click.option("--highlight", "prop", default=None,
+              help="Highlight the shortest counterexample (or reachability witness) of this property.")
+@click.option("--max-states", type=click.IntRange(min=1), default=None,
+              help="Refuse scenarios with more reachable states than this (default 5,000).")
+def graph_cmd(scenario_name: str, dot_out: Path | None, graphml: Path | None, svg: Path | None, prop: str | None,
+              max_states: int | None) -> None:
+    """Build the reachable state graph of a small SCENARIO; write DOT, GraphML or SVG (DOT on stdout by default)."""
+    from .checker import graph as G
+    from .checker.explore import Explorer
+    from .spec.scenario import ScenarioError, load
+
+    try:
+        m = Model(load(scenario_name))
+    except ScenarioError as e:
+        raise TraceInputError(str(e)) from None
+    try:
+        g = G.build(m, max_states or G.DEFAULT_MAX_STATES)
+    except G.GraphTooLarge as e:
+        raise TraceInputError(str(e)) from None
+    if prop:
+        ex = Explorer(m)
+        res = ex.run()
+        w = res.violations.get(prop) or res.reached.get(prop)
+        if w is None:
+            found = sorted([*res.violations, *res.reached])
+            raise TraceInputError(f"{prop}: not violated or reached in {m.sc.name} "
+                                  f"(these are: {', '.join(found) or 'none'})")
+        G.highlight(g, ex.witness_path(w), prop)
+    dot_text = G.to_dot(g)
+    if not (dot_out or graphml or svg):
+        click.echo(dot_text, nl=False)
+    if dot_out:
+        _write(dot_out, dot_text)
+    if graphml:
+        G.write_graphml(g, graphml)
+    if svg:
+        if not diagrams.have_dot():
+            raise TraceInputError("graphviz is not installed (no 'dot' on PATH): apt-get install graphviz")
+        import graphviz
+
+        _write(svg, graphviz.Source(dot_text, engine="dot").pipe(format="svg", quiet=True).decode("utf-8"))
+    click.echo(f"{m.sc.name}: {g.graph['states']:,} states, {g.graph['transitions']:,} transitions", err=True)
+
+
+def main() -> None:  # pragma: no cover - ``python -m aiospec.cli_trace`` before the group is wired into aiospec
+    trace(prog_name="aiospec trace")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
