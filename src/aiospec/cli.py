@@ -203,6 +203,31 @@ def liveness(scenario: str, max_states: int) -> None:
 
 
 @main.command()
+@click.argument("trace_file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--scenario", "scenario_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="The scenario file, for a trace of a scenario that is not built in.")
+@click.option("--timeout", type=click.FloatRange(min=0.1), default=5.0, show_default=True,
+              help="Seconds a scheduled engine thread may take to reach its next step.")
+def replay(trace_file: Path, scenario_file: Path | None, timeout: float) -> None:
+    """Drive the reference engine through a counterexample (ITF, JSON or text) on real files."""
+    from .checker.formats import TraceFileError, load_trace
+    from .reference.replay import replay_on_engine
+
+    try:
+        model, tr = load_trace(trace_file, scenario_file)
+    except TraceFileError as e:
+        raise BadInput(str(e)) from None
+    try:
+        rep = replay_on_engine(model, tr.path, tr.prop, tr.message, timeout=timeout)
+    except ValueError as e:  # a scenario the engine does not implement (disk, RTEMS)
+        out.print(f"replay of {tr.prop} in scenario {model.sc.name}: the engine cannot run it: {e}", markup=False)
+        sys.exit(1)
+    for ln in rep.lines():
+        out.print(ln, markup=False)
+    sys.exit(0 if rep.reproduced else 1)
+
+
+@main.command()
 def scenarios() -> None:
     """List the built-in scenarios."""
     for name in builtin_names():

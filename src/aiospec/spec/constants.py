@@ -131,6 +131,7 @@ LOCK_JOB = "c"  # aio_job_mtx
 LOCK_IMMUTABLE = "*"
 LOCK_ATOMIC = "atomic"
 LOCK_PRIVATE = "private"  # owned by one actor, no lock needed
+LOCK_USER = "user"  # user memory: the kernel writes it unlocked, any thread of the process may read it
 LOCK_GHOST = "ghost"  # history variable of the model, not in the C code
 
 NIL = -1  # a NULL pointer / "no job"

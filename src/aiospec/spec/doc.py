@@ -53,7 +53,8 @@ def spec_markdown() -> str:
     return "\n".join([
         "## State variables", "",
         "Lock keys as in the seed (L206-216): `a` kaio_mtx, `c` aio_job_mtx, `*` not locked, "
-        "`private` owned by one actor, `ghost` a history variable of the model only.", "",
+        "`private` owned by one actor, `user` user memory (written unlocked, read by any thread), "
+        "`ghost` a history variable of the model only.", "",
         variables_markdown(),
         "## Actions", "",
         "One action per critical section (SEMANTICS.md 12.3). Lock: the mutexes held during the step "

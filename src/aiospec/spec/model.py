@@ -43,6 +43,7 @@ class Model:
         self.record_results = record_results  # keep each thread's results in the state (observations)
         self.n_threads = len(sc.threads)
         self.n_actors = self.n_threads + 1  # + the exiting thread (rundown)
+        self.exit_actor = Actor(KIND_THREAD, self.n_threads)
         self.mutations = dict(mutations or {})
         self.symmetric = sc.daemons > 1
         self._job_names = [s.aiocb if sum(1 for o in sc.slots if o.aiocb == s.aiocb) == 1 else f"{s.aiocb}#{s.index}"

@@ -17,6 +17,7 @@ from .constants import (
     LOCK_JOB,
     LOCK_KAIO,
     LOCK_PRIVATE,
+    LOCK_USER,
 )
 
 
@@ -76,9 +77,9 @@ JOB_VARS: tuple[Var, ...] = (
 
 # User memory: one record per aiocb name (struct aiocb in the process).
 AIOCB_VARS: tuple[Var, ...] = (
-    _v("aiocb", "USTATUS", "aiocb._aiocb_private.status (user)", "user aiocb", LOCK_PRIVATE, "int", "L1591, L2026",
+    _v("aiocb", "USTATUS", "aiocb._aiocb_private.status (user)", "user aiocb", LOCK_USER, "int", "L1591, L2026",
        "what store_status last wrote; 0 in a fresh aiocb"),
-    _v("aiocb", "UERROR", "aiocb._aiocb_private.error (user)", "user aiocb", LOCK_PRIVATE, "Errno", "L1592, L2025",
+    _v("aiocb", "UERROR", "aiocb._aiocb_private.error (user)", "user aiocb", LOCK_USER, "Errno", "L1592, L2025",
        "what store_error last wrote; read back by the aio_error hack"),
 )
 
