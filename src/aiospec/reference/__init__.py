@@ -1,0 +1,12 @@
+"""The reference engine: real POSIX AIO on real file descriptors with the seed's semantics.
+
+    from aiospec.reference import Engine, Aiocb, AioError, KeventFd, LIO_WAIT, LIO_NOWAIT, O_SYNC, Op
+"""
+
+from .engine import LIO_NOWAIT, LIO_WAIT, O_SYNC, Aiocb, AioError, Engine, KeventFd, Op
+from .harness import run_scenario
+from .replay import replay_on_engine
+from .tracecheck import check_recorder, check_trace
+
+__all__ = ["LIO_NOWAIT", "LIO_WAIT", "O_SYNC", "Aiocb", "AioError", "Engine", "KeventFd", "Op", "check_recorder",
+           "check_trace", "replay_on_engine", "run_scenario"]
