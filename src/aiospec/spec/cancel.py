@@ -17,7 +17,6 @@ from .constants import (
     CLEARED,
     FINISHED,
     KAIO_RUNDOWN,
-    KAIO_WAKEUP,
     CancelFn,
     Errno,
     FileKind,
@@ -31,6 +30,7 @@ from .kernel import (
     aio_free_entry_tail,
     complete_write,
     lio_free,
+    sleep_on_aioinfo,
 )
 from .program import call_of, finish_call, is_rundown
 from .scenario import BADFD
@@ -197,9 +197,7 @@ def can_end(v: View, a: int, _c) -> None:
 def rundown_check(v: View, a: int) -> None:
     """L686-697: wait while jobs are queued or a daemon still counts one of ours."""
     if v.lists[Q.JOBQ] or v.ki[K.ACTIVE] != 0:
-        v.ki[K.KFLAGS] |= KAIO_WAKEUP
-        v.actors[a][T.WOKEN] = 0
-        v.actors[a][T.PC] = pc("RUN_SLEEP")
+        sleep_on_aioinfo(v, a, "RUN_SLEEP")
         return
     rundown_free_next(v, a)
 

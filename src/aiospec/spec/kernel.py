@@ -37,6 +37,15 @@ def wakeup_channel(v: View) -> None:
             act[T.WOKEN] = 1
 
 
+def sleep_on_aioinfo(v: View, a: int, label_name: str) -> None:
+    """``ki->kaio_flags |= KAIO_WAKEUP; msleep(&p->p_aioinfo, ...)``: the caller sleeps at ``label_name``."""
+    from .actions import pc
+
+    v.ki[K.KFLAGS] |= KAIO_WAKEUP
+    v.actors[a][T.WOKEN] = 0
+    v.actors[a][T.PC] = pc(label_name)
+
+
 def _sleeping(act: list) -> bool:
     from .actions import LABELS
 

@@ -4,8 +4,8 @@ kern_aio_suspend (L2029) and kern_aio_error (L2180)."""
 from __future__ import annotations
 
 from .actions import label, pc
-from .constants import FINISHED, KAIO_WAKEUP, Errno
-from .kernel import aio_free_entry_locked, aio_free_entry_tail
+from .constants import FINISHED, Errno
+from .kernel import aio_free_entry_locked, aio_free_entry_tail, sleep_on_aioinfo
 from .program import call_of, finish_call
 from .state import View
 from .submit import SLEEP_CHOICES
@@ -68,9 +68,7 @@ def _waitc_loop(v: View, a: int) -> None:
     if call.timeout == "poll":
         finish_call(v, a, Errno.EAGAIN)  # EWOULDBLOCK
         return
-    v.ki[K.KFLAGS] |= KAIO_WAKEUP
-    v.actors[a][T.WOKEN] = 0
-    v.actors[a][T.PC] = pc("WAITC_SLEEP")
+    sleep_on_aioinfo(v, a, "WAITC_SLEEP")
 
 
 @label("WAITC", actors="thread", fn="kern_aio_waitcomplete", lines="L2610-2672", lock="kaio",
@@ -88,7 +86,8 @@ def waitc(v: View, a: int, _c) -> None:
     _waitc_loop(v, a)
 
 
-def _waitc_choices(s, a, m):
+def _timed_call_choices(s, a, m):
+    """A PCATCH sleep whose timeout is the call's own (aio_waitcomplete, aio_suspend)."""
     from .state import S_ACTORS
 
     call = m.sc.threads[a].calls[s[S_ACTORS][a][T.CALL]]
@@ -98,7 +97,7 @@ def _waitc_choices(s, a, m):
 @label("WAITC_SLEEP", actors="thread", fn="kern_aio_waitcomplete", lines="L2658-2672", lock="kaio", sleeps=True,
        guard="woken, timed out (timeout given), or signalled (scenario allows signals)",
        effect="timeout: EWOULDBLOCK; signal: EINTR (restart the call if no timeout); else loop",
-       choices=_waitc_choices)
+       choices=_timed_call_choices)
 def waitc_sleep(v: View, a: int, why) -> None:
     call = call_of(v, a)
     v.actors[a][T.WOKEN] = 0
@@ -129,9 +128,7 @@ def _suspend_loop(v: View, a: int) -> None:
         v.emit("suspend_return", a, 0, -1)
         finish_call(v, a, 0)
         return
-    v.ki[K.KFLAGS] |= KAIO_WAKEUP
-    v.actors[a][T.WOKEN] = 0
-    v.actors[a][T.PC] = pc("SUSPEND_SLEEP")
+    sleep_on_aioinfo(v, a, "SUSPEND_SLEEP")
 
 
 @label("SUSPEND", actors="thread", fn="kern_aio_suspend", lines="L2029-2075", lock="kaio",
@@ -152,17 +149,10 @@ def suspend(v: View, a: int, _c) -> None:
     _suspend_loop(v, a)
 
 
-def _suspend_choices(s, a, m):
-    from .state import S_ACTORS
-
-    call = m.sc.threads[a].calls[s[S_ACTORS][a][T.CALL]]
-    return SLEEP_CHOICES(s, a, m, timeout=call.timeout == "timed", pcatch=True)
-
-
 @label("SUSPEND_SLEEP", actors="thread", fn="kern_aio_suspend", lines="L2062-2072", lock="kaio", sleeps=True,
        guard="woken, timed out (timeout given), or signalled (scenario allows signals)",
        effect="timeout: EAGAIN; signal: EINTR; else scan again",
-       choices=_suspend_choices)
+       choices=_timed_call_choices)
 def suspend_sleep(v: View, a: int, why) -> None:
     v.actors[a][T.WOKEN] = 0
     if why == "timeout":

@@ -8,7 +8,6 @@ from .constants import (
     CANCELLING,
     CHECKSYNC,
     FINISHED,
-    KAIO_WAKEUP,
     LIOJ_SIGNAL,
     QUEUEING,
     CancelFn,
@@ -27,6 +26,7 @@ from .kernel import (
     handler_for,
     lio_free,
     post_lio,
+    sleep_on_aioinfo,
 )
 from .program import call_of, finish_call
 from .scenario import BADFD
@@ -370,9 +370,7 @@ def _lio_wait_check(v: View, a: int) -> None:
     lj = call_of(v, a).lio
     lio = v.lios[lj]
     if lio[L.COUNT] - 1 != lio[L.FINISHED]:
-        v.ki[K.KFLAGS] |= KAIO_WAKEUP
-        v.actors[a][T.WOKEN] = 0
-        v.actors[a][T.PC] = pc("LIO_SLEEP")
+        sleep_on_aioinfo(v, a, "LIO_SLEEP")
         return
     lio_close_tail(v, a, 0)
 
