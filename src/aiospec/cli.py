@@ -267,5 +267,9 @@ from .cli_trace import trace as _trace_group  # noqa: E402  (cli_trace does not 
 
 main.add_command(_trace_group)
 
+from .cli_conform import conform as _conform_command  # noqa: E402  (cli_conform does not import cli)
+
+main.add_command(_conform_command)
+
 if __name__ == "__main__":
     main()

@@ -1,0 +1,207 @@
+"""Python's ``concurrent.futures`` thread pool, used as an AIO implementation.
+
+Many Python programs do "async file I/O" this way, so it is worth knowing which AIO promises it
+keeps.  The mapping:
+
+- ``aio_read`` / ``aio_write`` / ``aio_fsync``: ``executor.submit`` of ``os.pread`` /
+  ``os.pwrite`` / ``os.fsync``; the pool has ``daemons`` workers (one worker keeps FIFO order,
+  so an fsync follows earlier writes; more workers do not promise that).  Nothing is checked at
+  submission: a bad descriptor or a negative offset fails when the job runs.
+- ``lio_listio``: submit each entry (NULL and LIO_NOP skipped); LIO_WAIT waits for all of them
+  and fails with EIO if one failed, like the spec.
+- ``aio_cancel``: ``future.cancel()``: True -> AIO_CANCELED, False while running ->
+  AIO_NOTCANCELED, False because done -> AIO_ALLDONE; an fd-wide cancel combines them with
+  FreeBSD's precedence.  EBADF if ``fstat`` fails on the fd.
+- ``aio_error`` / ``aio_return``: from the future (EINPROGRESS while not done, ECANCELED if
+  cancelled); ``aio_return`` reaps, so a second one gives EINVAL.
+- ``aio_suspend``: ``concurrent.futures.wait(FIRST_COMPLETED)``; 0 at once if none of the listed
+  requests is known; the timeout gives EAGAIN.
+- ``aio_waitcomplete``: the head of a queue of finished jobs fed by ``add_done_callback``.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import os
+import threading
+from collections import deque
+from dataclasses import dataclass
+
+from ...spec.constants import Errno, Op
+from ...spec.scenario import Call, Scenario
+from ..observation import cancel_from_future, combine_cancel, spec_errno
+from .base import TIMED, Driver, DriverAdapter, Workspace
+
+_EINVAL, _EINPROGRESS, _ECANCELED = int(Errno.EINVAL), int(Errno.EINPROGRESS), int(Errno.ECANCELED)
+
+
+@dataclass(eq=False)
+class _Job:
+    name: str
+    fd: int
+    future: cf.Future
+
+
+def _io(op: Op, fd: int, n: int, off: int, data: bytes) -> tuple[int, int]:
+    """The job body: (status, error) in the spec's numbering, never an exception."""
+    try:
+        if op == Op.LIO_READ:
+            return len(os.pread(fd, n, off)), 0
+        if op == Op.LIO_WRITE:
+            return os.pwrite(fd, data, off), 0
+        if op == Op.LIO_SYNC:
+            os.fsync(fd)
+            return 0, 0
+        return -1, _EINVAL
+    except OSError as e:
+        return -1, spec_errno(e.errno or 0) or _EINVAL
+    except (ValueError, OverflowError):
+        return -1, _EINVAL
+
+
+class FuturesDriver(Driver):
+    """One run on a fresh ``ThreadPoolExecutor`` with the scenario's number of daemons."""
+
+    supported_calls = frozenset({"aio_read", "aio_write", "aio_fsync", "lio_listio", "aio_cancel", "aio_error",
+                                 "aio_return", "aio_suspend", "aio_waitcomplete"})
+
+    def __init__(self, sc: Scenario, ws: Workspace) -> None:
+        super().__init__(sc, ws)
+        self.pool = cf.ThreadPoolExecutor(max_workers=max(1, sc.daemons), thread_name_prefix="futures-aio")
+        self.lock = threading.Lock()
+        self.done_cv = threading.Condition(self.lock)
+        self.jobs: dict[str, list[_Job]] = {}  # aiocb -> submitted, not yet reaped
+        self.done: deque[_Job] = deque()  # finished, not yet reaped, in completion order
+
+    # -- helpers --------------------------------------------------------------------------
+    def _data(self, name: str) -> bytes:
+        return bytes([0xA0 + self.sc.aiocb_index.get(name, 0) % 64]) * max(0, self.sc.aiocbs[name].nbytes)
+
+    def _finished(self, job: _Job) -> None:
+        with self.lock:
+            if job in self.jobs.get(job.name, []):
+                self.done.append(job)
+                self.done_cv.notify_all()
+
+    def _submit(self, name: str, op: Op, fd: int) -> _Job:
+        acb = self.sc.aiocbs[name]
+        fut = self.pool.submit(_io, op, fd, acb.nbytes, acb.offset, self._data(name) if op == Op.LIO_WRITE else b"")
+        job = _Job(name, fd, fut)
+        with self.lock:
+            self.jobs.setdefault(name, []).append(job)
+        fut.add_done_callback(lambda _f: self._finished(job))
+        return job
+
+    def _result(self, job: _Job) -> tuple[int, int]:
+        if job.future.cancelled():
+            return -1, _ECANCELED
+        return job.future.result()
+
+    def _reap(self, job: _Job) -> tuple[int, object]:
+        """Called with the lock held: the job leaves the implementation, its result goes out."""
+        self.jobs[job.name].remove(job)
+        if job in self.done:
+            self.done.remove(job)
+        status, error = self._result(job)
+        return error, (status, job.name)
+
+    # -- calls ------------------------------------------------------------------------------
+    def call(self, call: Call) -> tuple[int, object]:
+        k = call.kind
+        if k in ("aio_read", "aio_write", "aio_fsync"):
+            self._submit(call.aiocb, call.op, self.ws.fd(call.fd))
+            return 0, None
+        if k == "lio_listio":
+            return self._lio(call)
+        if k == "aio_cancel":
+            return self._cancel(call)
+        if k == "aio_error":
+            with self.lock:
+                jobs = self.jobs.get(call.aiocb)
+                if not jobs:
+                    return 0, _EINVAL
+                job = jobs[-1]
+            if not job.future.done():
+                return 0, _EINPROGRESS
+            return 0, self._result(job)[1]
+        if k == "aio_return":
+            with self.lock:
+                job = next((j for j in self.jobs.get(call.aiocb, []) if j.future.done()), None)
+                if job is None:
+                    return _EINVAL, None
+                return self._reap(job)
+        if k == "aio_suspend":
+            return self._suspend(call)
+        if k == "aio_waitcomplete":
+            return self._waitcomplete(call)
+        raise ValueError(f"unsupported call {call.text}")
+
+    def _lio(self, call: Call) -> tuple[int, object]:
+        if call.mode not in ("LIO_WAIT", "LIO_NOWAIT"):
+            return _EINVAL, None
+        jobs = []
+        for e in call.entries:
+            if e.aiocb is None or e.op == Op.LIO_NOP:
+                continue
+            jobs.append(self._submit(e.aiocb, e.op, self.ws.fd(self.sc.aiocbs[e.aiocb].fd)))
+        if call.mode == "LIO_WAIT":
+            cf.wait([j.future for j in jobs])
+            if any(self._result(j)[1] for j in jobs):
+                return int(Errno.EIO), None
+        return 0, None
+
+    def _cancel(self, call: Call) -> tuple[int, object]:
+        fd = self.ws.fd(call.fd)
+        try:
+            os.fstat(fd)
+        except OSError:
+            return int(Errno.EBADF), None
+        with self.lock:
+            if call.aiocb is None:
+                targets = [j for js in self.jobs.values() for j in js if j.fd == fd]
+            else:
+                targets = [j for j in self.jobs.get(call.aiocb, []) if j.fd == fd][:1]
+        results = []
+        for j in targets:
+            cancelled = j.future.cancel()
+            results.append(cancel_from_future(cancelled, not j.future.done()))
+        return 0, combine_cancel(results)
+
+    def _suspend(self, call: Call) -> tuple[int, object]:
+        if call.timeout == "invalid":
+            return _EINVAL, None
+        with self.lock:
+            futs = [j.future for x in call.targets if x for j in self.jobs.get(x, [])]
+        if not futs:
+            return 0, None  # none of them is known: "all finished"
+        done, _ = cf.wait(futs, timeout=TIMED if call.timeout == "timed" else None, return_when=cf.FIRST_COMPLETED)
+        return (0, None) if done else (int(Errno.EAGAIN), None)
+
+    def _waitcomplete(self, call: Call) -> tuple[int, object]:
+        if call.timeout == "invalid":
+            return _EINVAL, None
+        with self.done_cv:
+            if call.timeout == "poll":
+                ok = bool(self.done)
+            else:
+                ok = self.done_cv.wait_for(lambda: bool(self.done), TIMED if call.timeout == "timed" else None)
+            if not ok:
+                return int(Errno.EAGAIN), None
+            return self._reap(self.done[0])
+
+    def close(self, timeout: float) -> None:
+        """Process exit: queued jobs are cancelled (as ``aio_proc_rundown`` does), running ones
+        finish."""
+        t = threading.Thread(target=self.pool.shutdown, kwargs={"wait": True, "cancel_futures": True}, daemon=True)
+        t.start()
+        t.join(timeout)
+        if t.is_alive():
+            raise TimeoutError(f"the thread pool did not shut down within {timeout:g}s")
+
+
+class FuturesAdapter(DriverAdapter):
+    """``concurrent.futures.ThreadPoolExecutor``, in-process (pure Python cannot crash the process)."""
+
+    name = "futures"
+    description = "Python concurrent.futures.ThreadPoolExecutor (os.pread/os.pwrite/os.fsync), in-process"
+    driver_cls = FuturesDriver
