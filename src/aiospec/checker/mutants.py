@@ -398,36 +398,27 @@ mutant("return-without-free", "aio_return hands out the result but leaves the jo
        labels={"RETURN_FIND": _return_no_free})
 
 
-def _return_from_all(v: View, a: int, c) -> None:
-    from ..spec.program import call_of, finish_call
-    from ..spec.reap import _hand_out
+def _return_from_all(finished_only: bool):
+    """aio_return searching kaio_all (optionally only FINISHED jobs) instead of kaio_done."""
 
-    call = call_of(v, a)
-    for j in v.lists[Q.ALL]:
-        if v.sc.slots[j].aiocb == call.aiocb:
-            _hand_out(v, a, j)
-            return
-    finish_call(v, a, Errno.EINVAL)
+    def body(v: View, a: int, c) -> None:
+        from ..spec.program import call_of, finish_call
+        from ..spec.reap import _hand_out
+
+        call = call_of(v, a)
+        for j in v.lists[Q.ALL]:
+            if v.sc.slots[j].aiocb == call.aiocb and (not finished_only or v.jobs[j][J.FLAGS] & FINISHED):
+                _hand_out(v, a, j)
+                return
+        finish_call(v, a, Errno.EINVAL)
+
+    return body
 
 
 mutant("return-searches-kaio-all", "aio_return looks the job up on kaio_all instead of kaio_done",
-       labels={"RETURN_FIND": _return_from_all})
-
-
-def _return_finished_from_all(v: View, a: int, c) -> None:
-    from ..spec.program import call_of, finish_call
-    from ..spec.reap import _hand_out
-
-    call = call_of(v, a)
-    for j in v.lists[Q.ALL]:
-        if v.sc.slots[j].aiocb == call.aiocb and v.jobs[j][J.FLAGS] & FINISHED:
-            _hand_out(v, a, j)
-            return
-    finish_call(v, a, Errno.EINVAL)
-
-
+       labels={"RETURN_FIND": _return_from_all(False)})
 mutant("return-any-finished", "aio_return frees any FINISHED job, even one still deferred by CANCELLING",
-       labels={"RETURN_FIND": _return_finished_from_all})
+       labels={"RETURN_FIND": _return_from_all(True)})
 
 
 def _free_locked_no_count(v: View, j: int) -> None:
