@@ -37,18 +37,26 @@ def test_reference_engine_passes_every_conformance_scenario_under_freebsd():
     verdicts = conform(get_adapter("reference"), ALL, "freebsd", runs=2)
     bad = {v.scenario: v.explanation for v in verdicts if v.kind != "pass"}
     assert not bad, bad
-    assert len(verdicts) >= 15
+    assert len(verdicts) >= 40
 
 
-def test_futures_runs_every_scenario_and_passes_under_posix():
+# what futures does that even the posix profile does not accept (docs/conformance.md, "Deviations explained"):
+# no per-process queue limit, lio_listio(LIO_NOWAIT) queues an entry on a bad fd, aio_suspend on nothing returns
+FUTURES_POSIX_DEVIATIONS = {"queue-limit-eagain", "lio-nowait-failing", "suspend-null-timeout"}
+
+
+def test_futures_runs_every_scenario_and_passes_under_posix_but_for_known_deviations():
     verdicts = conform(get_adapter("futures"), ALL, "posix")
-    bad = {v.scenario: v.explanation for v in verdicts if v.kind != "pass"}
-    assert not bad, bad
+    bad = {v.scenario: v.explanation for v in verdicts if v.kind not in ("pass", "skipped")}
+    assert set(bad) == FUTURES_POSIX_DEVIATIONS, bad
+    assert {v.scenario for v in verdicts if v.kind == "skipped"} == {"lio-nowait-kevent"}  # no kqueue
 
 
 def test_futures_deviates_from_freebsd_only_where_it_defers_submission_errors():
     verdicts = {v.scenario: v for v in conform(get_adapter("futures"), ALL, "freebsd")}
-    assert {n for n, v in verdicts.items() if v.kind != "pass"} == {"badfd-write", "fsync-badfd", "negative-offset"}
+    assert {n for n, v in verdicts.items() if v.kind not in ("pass", "skipped")} == {"badfd-write", "fsync-badfd",
+                                                                                    "negative-offset"} | \
+        FUTURES_POSIX_DEVIATIONS
     assert verdicts["badfd-write"].detail == ("T1 call 1 `aio_write(a, BADFD)` returned OK, where the spec allows "
                                              "only EBADF (it is T1's first call).")
 

@@ -49,3 +49,13 @@ def test_bad_input_exits_2_with_a_clear_message():
     r = invoke("--scenarios", "lifecycle-write")
     assert r.exit_code == 2 and "--impl" in r.output
     assert "Traceback" not in r.output
+
+
+def test_new_implementations_are_accepted_and_exec_without_command_is_bad_input():
+    r = invoke("--impl", "asyncio", "--scenarios", "lifecycle-write,cancel-finished", "--no-progress")
+    assert r.exit_code == 0, r.output
+    assert "asyncio under the freebsd profile" in " ".join(r.stdout.split())
+    r = invoke("--impl", "exec:", "--scenarios", "lifecycle-write")
+    assert r.exit_code == 2 and "exec: needs a command" in r.stderr
+    r = invoke("--impl", "nope")
+    assert "asyncio, aiofiles, anyio, exec:CMD" in r.stderr

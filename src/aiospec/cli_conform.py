@@ -40,7 +40,8 @@ def _scenario_list(names: tuple[str, ...]) -> list[str]:
 
 @click.command("conform")
 @click.option("--impl", "impl", required=True, metavar="NAME",
-              help="The implementation under test: reference, glibc or futures.")
+              help="The implementation under test: reference, glibc, futures, asyncio, aiofiles, anyio, or "
+                   "exec:CMD (an external process speaking the JSON-lines protocol, docs/conformance-protocol.md).")
 @click.option("--profile", default="freebsd", show_default=True, metavar="PROFILE",
               help="freebsd (the spec as is) or posix (also what POSIX leaves open).")
 @click.option("--scenarios", "scenario_opts", multiple=True, metavar="NAME[,NAME...]",
@@ -58,7 +59,7 @@ def _scenario_list(names: tuple[str, ...]) -> list[str]:
 def conform(impl: str, profile: str, scenario_opts: tuple[str, ...], scenario_args: tuple[str, ...], runs: int,
             timeout: float, junit: Path | None, markdown: Path | None, details: bool, progress: bool) -> None:
     """Run conformance scenarios on an AIO implementation; the spec decides each verdict."""
-    from .conformance.adapters import ADAPTERS, get_adapter
+    from .conformance.adapters import ADAPTERS, EXEC_PREFIX, get_adapter, known_names
     from .conformance.library import load_scenario
     from .conformance.library import scenario_names as conformance_names
     from .conformance.report import junit_xml
@@ -68,8 +69,8 @@ def conform(impl: str, profile: str, scenario_opts: tuple[str, ...], scenario_ar
     from .conformance.verdict import PROFILES
     from .spec.scenario import ScenarioError
 
-    if impl not in ADAPTERS:
-        raise _BadInput(f"unknown implementation {impl!r}; known: {', '.join(ADAPTERS)}")
+    if impl not in ADAPTERS and not impl.startswith(EXEC_PREFIX):
+        raise _BadInput(f"unknown implementation {impl!r}; known: {known_names()}")
     if profile not in PROFILES:
         raise _BadInput(f"unknown profile {profile!r}; profiles: {', '.join(PROFILES)}")
     names = _scenario_list(scenario_opts + scenario_args) or conformance_names()
@@ -81,8 +82,10 @@ def conform(impl: str, profile: str, scenario_opts: tuple[str, ...], scenario_ar
             raise _BadInput(str(e)) from None
     try:
         adapter = get_adapter(impl)
-    except (OSError, AssertionError) as e:  # e.g. no libc.so.6, or not x86_64 for the glibc struct layout
-        raise _BadInput(f"implementation {impl!r} cannot run here: {e}") from None
+    except (OSError, AssertionError, ImportError, ValueError) as e:
+        # no libc.so.6 or not x86_64 (glibc), aiofiles / anyio not installed, exec: without a command
+        hint = " (pip install 'aiospec[conform]')" if isinstance(e, ImportError) else ""
+        raise _BadInput(f"implementation {impl!r} cannot run here: {e}{hint}") from None
 
     def tick(i: int, n: int, sc, v) -> None:
         if not progress:

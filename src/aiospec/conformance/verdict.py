@@ -120,7 +120,8 @@ _ALLOWED_CACHE: dict[tuple, frozenset] = {}
 def spec_allowed(sc: Scenario) -> frozenset:
     """``allowed_observations`` of ``sc``, cached: the spec is deterministic and the same scenario
     is judged once per run and per implementation."""
-    key = (sc.name, sc.source, sc.daemons, repr(sc.threads), repr(sorted(sc.aiocbs.items())), repr(sc.files))
+    key = (sc.name, sc.source, sc.daemons, repr(sc.threads), repr(sorted(sc.aiocbs.items())), repr(sc.files),
+           repr(sc.limits))
     if key not in _ALLOWED_CACHE:
         _ALLOWED_CACHE[key] = frozenset(allowed_observations(sc))
     return _ALLOWED_CACHE[key]

@@ -55,11 +55,13 @@ class Workspace:
         self._tmp = tempfile.TemporaryDirectory(prefix="aiospec-conform-")
         self.fds: dict[str, int] = {BADFD: BADFD_NUMBER}
         self.initial: dict[str, bytes] = {}
+        self.paths: dict[str, str] = {}  # fd name -> path (for implementations that open files themselves)
         self._regular: list[str] = []
         self._opened: list[int] = []
         try:
             for name, kind in sc.files.items():
                 path = os.path.join(self._tmp.name, name)
+                self.paths[name] = path
                 if kind == FileKind.REGULAR:
                     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
                     os.pwrite(fd, initial_bytes(), 0)
