@@ -58,4 +58,4 @@ def test_new_implementations_are_accepted_and_exec_without_command_is_bad_input(
     r = invoke("--impl", "exec:", "--scenarios", "lifecycle-write")
     assert r.exit_code == 2 and "exec: needs a command" in r.stderr
     r = invoke("--impl", "nope")
-    assert "asyncio, aiofiles, anyio, exec:CMD" in r.stderr
+    assert "asyncio, aiofiles, anyio, io_uring, exec:CMD" in r.stderr

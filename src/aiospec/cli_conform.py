@@ -40,10 +40,11 @@ def _scenario_list(names: tuple[str, ...]) -> list[str]:
 
 @click.command("conform")
 @click.option("--impl", "impl", required=True, metavar="NAME",
-              help="The implementation under test: reference, glibc, futures, asyncio, aiofiles, anyio, or "
+              help="The implementation under test: reference, glibc, futures, asyncio, aiofiles, anyio, io_uring, or "
                    "exec:CMD (an external process speaking the JSON-lines protocol, docs/conformance-protocol.md).")
-@click.option("--profile", default="freebsd", show_default=True, metavar="PROFILE",
-              help="freebsd (the spec as is) or posix (also what POSIX leaves open).")
+@click.option("--profile", default="freebsd", show_default=True, metavar="freebsd|posix|glibc|rtems",
+              help="freebsd (the spec as is), posix (also what POSIX leaves open), glibc (posix plus glibc's "
+                   "documented behaviours) or rtems (the spec's rtems profile, the __rtems__ branches).")
 @click.option("--scenarios", "scenario_opts", multiple=True, metavar="NAME[,NAME...]",
               help="Scenarios to run (repeatable, or comma-separated); default: every conformance scenario.")
 @click.argument("scenario_args", nargs=-1, metavar="[SCENARIO]...")
@@ -83,7 +84,8 @@ def conform(impl: str, profile: str, scenario_opts: tuple[str, ...], scenario_ar
     try:
         adapter = get_adapter(impl)
     except (OSError, AssertionError, ImportError, ValueError) as e:
-        # no libc.so.6 or not x86_64 (glibc), aiofiles / anyio not installed, exec: without a command
+        # no libc.so.6 or not x86_64 (glibc), aiofiles / anyio / liburing not installed or io_uring
+        # forbidden here, exec: without a command
         hint = " (pip install 'aiospec[conform]')" if isinstance(e, ImportError) else ""
         raise _BadInput(f"implementation {impl!r} cannot run here: {e}{hint}") from None
 

@@ -11,6 +11,7 @@ ADAPTERS: dict[str, str] = {
     "asyncio": "aiospec.conformance.adapters.pyasync:AsyncioAdapter",
     "aiofiles": "aiospec.conformance.adapters.pyasync:AiofilesAdapter",
     "anyio": "aiospec.conformance.adapters.pyasync:AnyioAdapter",
+    "io_uring": "aiospec.conformance.adapters.io_uring:IoUringAdapter",
 }
 EXEC_PREFIX = "exec:"  # exec:CMD, an external process speaking docs/conformance-protocol.md
 

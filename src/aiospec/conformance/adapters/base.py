@@ -57,6 +57,7 @@ class Workspace:
         self.initial: dict[str, bytes] = {}
         self.paths: dict[str, str] = {}  # fd name -> path (for implementations that open files themselves)
         self._regular: list[str] = []
+        self._pipes: list[str] = []
         self._opened: list[int] = []
         try:
             for name, kind in sc.files.items():
@@ -70,6 +71,7 @@ class Workspace:
                 elif kind == FileKind.PIPE:
                     os.mkfifo(path, 0o600)
                     fd = os.open(path, os.O_RDWR | os.O_NONBLOCK)
+                    self._pipes.append(name)
                 else:
                     raise Unsupported(f"file {name}: kind {kind.name.lower()} has no userland equivalent")
                 self._opened.append(fd)
@@ -83,11 +85,24 @@ class Workspace:
         return self.fds.get(name or BADFD, BADFD_NUMBER)
 
     def snapshot(self) -> dict[str, bytes]:
-        """The current bytes of every regular file."""
+        """The current bytes of every regular file, and the bytes left unread in every pipe
+        (drained: call it once, at process exit; ``verdict.cancel_honesty`` uses them to see a
+        cancelled read that consumed data)."""
         out = {}
         for name in self._regular:
             fd = self.fds[name]
             out[name] = os.pread(fd, max(os.fstat(fd).st_size, 0), 0)
+        for name in self._pipes:
+            chunks = []
+            while True:
+                try:
+                    chunk = os.read(self.fds[name], 65536)
+                except (BlockingIOError, OSError):
+                    break
+                if not chunk:
+                    break
+                chunks.append(chunk)
+            out[name] = b"".join(chunks)
         return out
 
     def close(self) -> None:
