@@ -50,6 +50,7 @@ class AiocbSpec:
     nbytes: int = 512
     sigev: Sigev = Sigev.NONE
     nbytes_too_big: bool = False  # aio_nbytes > IOSIZE_MAX
+    past_eof: bool = False  # the file ends at or before aio_offset: a read transfers 0 bytes
     invalid_signo: bool = False
 
 
@@ -322,7 +323,7 @@ def load_text(text: str, source: str = "<string>") -> Scenario:
     raw_aiocbs = data.get("aiocbs", {})
     if not isinstance(raw_aiocbs, dict):
         ld.fail("aiocbs must be a table of tables", needle="aiocbs")
-    allowed_acb = {"fd", "offset", "nbytes", "sigev", "nbytes_too_big", "invalid_signo"}
+    allowed_acb = {"fd", "offset", "nbytes", "sigev", "nbytes_too_big", "invalid_signo", "past_eof"}
     for an, spec in raw_aiocbs.items():
         if not isinstance(spec, dict):
             ld.fail(f"aiocb {an!r} must be a table", needle=an)
@@ -341,6 +342,7 @@ def load_text(text: str, source: str = "<string>") -> Scenario:
             ld.fail(f"aiocb {an!r}: nbytes is a size_t and cannot be negative", needle="nbytes")
         aiocbs[an] = AiocbSpec(an, fd=spec.get("fd", "F"), offset=spec.get("offset", 0), nbytes=spec.get("nbytes", 512),
                                sigev=_SIGEVS[sig], nbytes_too_big=bool(spec.get("nbytes_too_big", False)),
+                               past_eof=bool(spec.get("past_eof", False)),
                                invalid_signo=bool(spec.get("invalid_signo", False)))
 
     raw_threads = data.get("threads")

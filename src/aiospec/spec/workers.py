@@ -20,6 +20,8 @@ def _results(m, j: int) -> list[tuple[int, int]]:
     slot = m.sc.slots[j]
     acb = m.sc.aiocbs[slot.aiocb]
     ok = acb.nbytes if slot.op in (Op.LIO_READ, Op.LIO_WRITE) else 0
+    if slot.op == Op.LIO_READ and acb.past_eof:
+        ok = 0  # fo_read at or past EOF moves nothing: aio_process_rw completes with cnt = 0 (L889, L894)
     out = [(ok, 0)]
     if slot.may_fail:
         out.append((-1, int(Errno.EIO)))
