@@ -93,9 +93,19 @@ def test_library_has_at_least_fifteen_small_scenarios():
 # -- verdicts on hand-made observations -----------------------------------------------------------
 
 def _ok(name: str, obs) -> RunOutcome:
+    """A run that returned ``obs`` on an implementation whose successful writes all landed."""
+    from aiospec.conformance.verdict import fill_byte
+
     sc = load_scenario(name)
+    final = {f: bytearray(initial_bytes()) for f in sc.files}
+    for hist in obs:
+        for _text, res, ret in hist:
+            if res == 0 and isinstance(ret, tuple) and ret[1] in sc.aiocbs:
+                acb = sc.aiocbs[ret[1]]
+                if acb.fd in final and acb.offset >= 0 and ret[0] == acb.nbytes:
+                    final[acb.fd][acb.offset:acb.offset + acb.nbytes] = bytes([fill_byte(sc, ret[1])]) * acb.nbytes
     return RunOutcome("ok", obs, initial={f: initial_bytes() for f in sc.files},
-                      final={f: initial_bytes() for f in sc.files})
+                      final={f: bytes(b) for f, b in final.items()})
 
 
 def _only(name: str):
@@ -205,3 +215,21 @@ def test_timeouts_and_crashes_are_verdicts_with_what_returned_so_far():
     v = judge_run(sc, RunOutcome("timeout", ((("aio_write(a, F)", 0, None),),), "T1 did not return from aio_suspend([a])"))
     assert v.kind == "timeout" and "aio_write(a, F) -> OK" in v.explanation
     assert judge_run(sc, RunOutcome("crash", (), "died with signal SIGSEGV")).kind == "crash"
+
+
+def test_data_integrity_catches_a_write_reported_done_whose_bytes_did_not_land():
+    from aiospec.conformance.verdict import data_integrity, fill_byte
+
+    sc = load_scenario("lifecycle-write")
+    obs = next(o for o in spec_allowed(sc) if any(r[0] == "aio_return(a)" and r[1] == 0 for r in o[0]))
+    spec = sc.aiocbs["a"]
+    landed = bytearray(initial_bytes())
+    landed[spec.offset:spec.offset + spec.nbytes] = bytes([fill_byte(sc, "a")]) * spec.nbytes
+    good = RunOutcome("ok", obs, initial={"F": initial_bytes()}, final={"F": bytes(landed)})
+    assert data_integrity(sc, good) == []
+    assert judge_run(sc, good).kind == "pass"
+    lost = RunOutcome("ok", obs, initial={"F": initial_bytes()}, final={"F": initial_bytes()})
+    problems = data_integrity(sc, lost)
+    assert problems and problems[0].startswith("write a was reported done (`aio_return(a)` returned")
+    v = judge_run(sc, lost)
+    assert v.kind == "deviation" and v.detail.startswith("data not written")

@@ -416,6 +416,57 @@ def cancel_honesty(sc: Scenario, outcome: RunOutcome) -> list[str]:
     return problems
 
 
+def fill_byte(sc: Scenario, aiocb: str) -> int:
+    """The byte every adapter writes for ``aiocb`` (0xA0 + its index): what a write must leave."""
+    return 0xA0 + sc.aiocb_index.get(aiocb, 0) % 64
+
+
+def data_integrity(sc: Scenario, outcome: RunOutcome) -> list[str]:
+    """Writes reported successful whose bytes are not in the file afterwards.
+
+    A write counts as successful when aio_return or aio_waitcomplete handed out its full byte
+    count.  Writes whose range another write may also cover are skipped (either could land last).
+    """
+    done: dict[str, str] = {}
+    for th, hist in zip(sc.threads, outcome.observation):
+        for call, (text, res, ret) in zip(th.calls, hist):
+            if call.kind in ("aio_return", "aio_waitcomplete") and res == 0 and isinstance(ret, tuple):
+                status, x = ret
+                if x in sc.aiocbs and status == sc.aiocbs[x].nbytes:
+                    done.setdefault(x, f"`{text}` returned {status}")
+    writes: dict[str, list[str]] = defaultdict(list)
+    read: set[str] = set()  # a read refills the buffer: a later write of it writes file data
+    for th in sc.threads:
+        for call in th.calls:
+            if call.kind == "aio_write":
+                writes[call.aiocb].append(call.fd)
+            elif call.kind == "aio_read":
+                read.add(call.aiocb)
+            elif call.kind == "lio_listio":
+                for e in call.entries:
+                    if e.aiocb is not None and e.op.name == "LIO_WRITE":
+                        writes[e.aiocb].append(sc.aiocbs[e.aiocb].fd)
+                    elif e.aiocb is not None:
+                        read.add(e.aiocb)
+    problems = []
+    for x, why in done.items():
+        if len(writes.get(x, [])) != 1 or x in read:
+            continue
+        fd, spec = writes[x][0], sc.aiocbs[x]
+        if fd not in outcome.initial or fd not in outcome.final or spec.offset < 0 or spec.nbytes <= 0:
+            continue
+        lo, hi = spec.offset, spec.offset + spec.nbytes
+        if any(y != x and fds and fds[0] == fd and sc.aiocbs[y].offset < hi and
+               sc.aiocbs[y].offset + sc.aiocbs[y].nbytes > lo for y, fds in writes.items()):
+            continue
+        got, want = outcome.final[fd][lo:hi], bytes([fill_byte(sc, x)]) * (hi - lo)
+        if got != want:
+            bad = sum(1 for p, q in zip(got, want) if p != q) + abs(len(got) - len(want))
+            problems.append(f"write {x} was reported done ({why}) but {bad} of its {hi - lo} bytes at "
+                            f"[{lo}, {hi}) in {fd} are not what it wrote")
+    return problems
+
+
 @dataclass
 class RunVerdict:
     """The verdict on one run: ``kind`` is pass / deviation / timeout / crash / error / skipped."""
@@ -470,6 +521,10 @@ def judge_run(sc: Scenario, outcome: RunOutcome, profile: str = "freebsd") -> Ru
     if dishonest:
         why = "; ".join(dishonest)
         return RunVerdict("deviation", "cancel not honest: " + why, f"{why}\nobserved:\n{seen}", outcome.observation)
+    lost = data_integrity(sc, outcome)
+    if lost:
+        why = "; ".join(lost)
+        return RunVerdict("deviation", "data not written: " + why, f"{why}\nobserved:\n{seen}", outcome.observation)
     return RunVerdict("pass", "allowed", observation=outcome.observation)
 
 
@@ -489,5 +544,5 @@ def aggregate(name: str, runs: list[RunVerdict], seconds: float = 0.0) -> Verdic
                    runs, seconds)
 
 
-__all__ = ["ANY", "PROFILES", "PROFILE_RELAXATIONS", "RELAXATIONS", "RunVerdict", "Verdict", "acceptable", "aggregate", "cancel_honesty",
+__all__ = ["data_integrity", "fill_byte", "ANY", "PROFILES", "PROFILE_RELAXATIONS", "RELAXATIONS", "RunVerdict", "Verdict", "acceptable", "aggregate", "cancel_honesty",
            "errno_name", "explain", "is_allowed", "judge_run", "spec_allowed", "spec_scenario"]

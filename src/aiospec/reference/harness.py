@@ -98,7 +98,9 @@ def run_scenario(sc: Scenario | str, mode: str = "free", seed: int = 0, schedule
         for name, spec in sc.aiocbs.items():
             nb = IOSIZE_MAX + 1 if spec.nbytes_too_big else spec.nbytes
             notify = {Sigev.NONE: None, Sigev.SIGNAL: on_signal, Sigev.KEVENT: kq}.get(spec.sigev, "invalid")
-            buf = bytearray(max(0, spec.nbytes)) if not spec.nbytes_too_big else bytearray(16)
+            # the fill byte every conformance adapter writes, so data integrity can be checked
+            fill = 0xA0 + sc.aiocb_index.get(name, 0) % 64
+            buf = bytearray([fill]) * max(0, spec.nbytes) if not spec.nbytes_too_big else bytearray(16)
             acbs[name] = Aiocb(fds.get(spec.fd, BADFD_NUMBER), buf, nb, spec.offset, notify=notify, name=name)
         eng = engine_cls(daemons=sc.daemons, limits=sc.limits, recorder=rec, scheduler=sched)
         res = RunResult(sc, rec, eng)
