@@ -270,6 +270,25 @@ def run_isolated(fn: Callable[..., RunOutcome], args: tuple, timeout: float) -> 
     return RunOutcome("crash", (), f"the implementation's process {what}" + (f": {' / '.join(tail)}" if tail else ""))
 
 
+def waitcomplete_fifo(cv: threading.Condition, done, call: Call, reap: Callable) -> tuple[int, object]:
+    """aio_waitcomplete over a FIFO of finished jobs guarded by ``cv``: poll, timed or forever.
+
+    Shared by the adapters that keep their own completion queue (futures, io_uring).
+    """
+    from ...spec.constants import Errno
+
+    if call.timeout == "invalid":
+        return int(Errno.EINVAL), None
+    with cv:
+        if call.timeout == "poll":
+            ok = bool(done)
+        else:
+            ok = cv.wait_for(lambda: bool(done), TIMED if call.timeout == "timed" else None)
+        if not ok:
+            return int(Errno.EAGAIN), None
+        return reap(done[0])
+
+
 class Adapter(ABC):
     """An AIO implementation under test.
 

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from ...spec.constants import Errno, Op
 from ...spec.scenario import Call, Scenario
 from ..observation import cancel_from_future, combine_cancel, spec_errno
-from .base import TIMED, Driver, DriverAdapter, Workspace
+from .base import TIMED, Driver, DriverAdapter, Workspace, waitcomplete_fifo
 
 _EINVAL, _EINPROGRESS, _ECANCELED = int(Errno.EINVAL), int(Errno.EINPROGRESS), int(Errno.ECANCELED)
 
@@ -59,7 +59,24 @@ def _io(op: Op, fd: int, n: int, off: int, data: bytes) -> tuple[int, int]:
         return -1, _EINVAL
 
 
-class FuturesDriver(Driver):
+class FutureJobs:
+    """Result and reaping of jobs backed by a future (concurrent.futures, asyncio and friends)."""
+
+    def _result(self, job) -> tuple[int, int]:
+        if job.future.cancelled():
+            return -1, _ECANCELED
+        return job.future.result()
+
+    def _reap(self, job) -> tuple[int, object]:
+        """Called with the lock held: the job leaves the implementation, its result goes out."""
+        self.jobs[job.name].remove(job)
+        if job in self.done:
+            self.done.remove(job)
+        status, error = self._result(job)
+        return error, (status, job.name)
+
+
+class FuturesDriver(FutureJobs, Driver):
     """One run on a fresh ``ThreadPoolExecutor`` with the scenario's number of daemons."""
 
     supported_calls = frozenset({"aio_read", "aio_write", "aio_fsync", "lio_listio", "aio_cancel", "aio_error",
@@ -92,18 +109,6 @@ class FuturesDriver(Driver):
         fut.add_done_callback(lambda _f: self._finished(job))
         return job
 
-    def _result(self, job: _Job) -> tuple[int, int]:
-        if job.future.cancelled():
-            return -1, _ECANCELED
-        return job.future.result()
-
-    def _reap(self, job: _Job) -> tuple[int, object]:
-        """Called with the lock held: the job leaves the implementation, its result goes out."""
-        self.jobs[job.name].remove(job)
-        if job in self.done:
-            self.done.remove(job)
-        status, error = self._result(job)
-        return error, (status, job.name)
 
     # -- calls ------------------------------------------------------------------------------
     def call(self, call: Call) -> tuple[int, object]:
@@ -178,16 +183,7 @@ class FuturesDriver(Driver):
         return (0, None) if done else (int(Errno.EAGAIN), None)
 
     def _waitcomplete(self, call: Call) -> tuple[int, object]:
-        if call.timeout == "invalid":
-            return _EINVAL, None
-        with self.done_cv:
-            if call.timeout == "poll":
-                ok = bool(self.done)
-            else:
-                ok = self.done_cv.wait_for(lambda: bool(self.done), TIMED if call.timeout == "timed" else None)
-            if not ok:
-                return int(Errno.EAGAIN), None
-            return self._reap(self.done[0])
+        return waitcomplete_fifo(self.done_cv, self.done, call, self._reap)
 
     def close(self, timeout: float) -> None:
         """Process exit: queued jobs are cancelled (as ``aio_proc_rundown`` does), running ones

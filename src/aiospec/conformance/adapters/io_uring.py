@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from ...spec.constants import AIO_ALLDONE, AIO_CANCELED, AIO_NOTCANCELED, Errno, Op
 from ...spec.scenario import Call, Scenario
 from ..observation import combine_cancel, spec_errno
-from .base import TIMED, Driver, DriverAdapter, Workspace
+from .base import TIMED, Driver, DriverAdapter, Workspace, waitcomplete_fifo
 
 _EINVAL, _EINPROGRESS, _ECANCELED = int(Errno.EINVAL), int(Errno.EINPROGRESS), int(Errno.ECANCELED)
 _STOP = (1 << 63) + 1  # user_data of the NOP that stops the completion thread
@@ -263,16 +263,7 @@ class IoUringDriver(Driver):
         return (0, None) if ok else (int(Errno.EAGAIN), None)
 
     def _waitcomplete(self, call: Call) -> tuple[int, object]:
-        if call.timeout == "invalid":
-            return _EINVAL, None
-        with self.cv:
-            if call.timeout == "poll":
-                ok = bool(self.done)
-            else:
-                ok = self.cv.wait_for(lambda: bool(self.done), TIMED if call.timeout == "timed" else None)
-            if not ok:
-                return int(Errno.EAGAIN), None
-            return self._reap(self.done[0])
+        return waitcomplete_fifo(self.cv, self.done, call, self._reap)
 
     def close(self, timeout: float) -> None:
         """Process exit: wait for every in-flight request, then stop the completion thread."""

@@ -39,7 +39,7 @@ from ...spec.constants import AIO_ALLDONE, AIO_CANCELED, AIO_NOTCANCELED, Errno,
 from ...spec.scenario import Call, Scenario
 from ..observation import combine_cancel, spec_errno
 from .base import TIMED, Driver, DriverAdapter, Workspace
-from .futures import _io
+from .futures import FutureJobs, _io
 
 _EINVAL, _EINPROGRESS, _ECANCELED = int(Errno.EINVAL), int(Errno.EINPROGRESS), int(Errno.ECANCELED)
 
@@ -54,7 +54,7 @@ class _Job:
     scope: object = None  # anyio: the request's CancelScope
 
 
-class _AsyncDriver(Driver):
+class _AsyncDriver(FutureJobs, Driver):
     """One run: an event loop on its own thread, a thread pool of ``daemons`` workers."""
 
     supported_calls = frozenset({"aio_read", "aio_write", "aio_fsync", "lio_listio", "aio_cancel", "aio_error",
@@ -107,17 +107,6 @@ class _AsyncDriver(Driver):
         if job in self.jobs.get(job.name, []):
             self.done.append(job)
 
-    def _result(self, job: _Job) -> tuple[int, int]:
-        if job.future.cancelled():
-            return -1, _ECANCELED
-        return job.future.result()
-
-    def _reap(self, job: _Job) -> tuple[int, object]:
-        self.jobs[job.name].remove(job)
-        if job in self.done:
-            self.done.remove(job)
-        status, error = self._result(job)
-        return error, (status, job.name)
 
     async def _call(self, call: Call) -> tuple[int, object]:
         k = call.kind
