@@ -63,10 +63,19 @@ class Engine(CancelMixin, KernelMixin):
     ``Recorder`` to trace in the spec's vocabulary (None: no tracing, one None check per
     step).  ``scheduler``: a ``sched.Scheduler`` for controlled runs (None: free-running).
     ``rundown_timeout``: rundown's msleep timeout (hz in the seed; short here).
+    ``native=True`` returns a ``native_engine.NativeEngine`` instead: the same system calls in C
+    (raises ``NativeUnavailable`` if the extension is not built).
     """
 
+    def __new__(cls, *args, native: bool = False, **kwargs):
+        if native:  # the C engine (native_engine.py): same calls and results, no scheduler
+            from .native_engine import NativeEngine
+
+            return NativeEngine(*args, **kwargs)
+        return super().__new__(cls)
+
     def __init__(self, daemons: int = 4, limits: Limits | None = None, recorder: Recorder | None = None,
-                 scheduler=None, rundown_timeout: float = 0.02):
+                 scheduler=None, rundown_timeout: float = 0.02, native: bool = False):
         self._tls = threading.local()
         self._alock = threading.Lock()
         self._next_thread = 0
