@@ -110,7 +110,9 @@ def test_requests_and_answers_in_the_scenarios_vocabulary():
     call = sc.threads[0].calls[0]
     r = request(sc, 0, call)
     assert r["op"] == "lio_listio" and r["mode"] == "LIO_WAIT" and r["thread"] == 0
-    assert r["list"][0] == {"opcode": "LIO_WRITE", "aiocb": "a", "fd": "F", "offset": 0, "nbytes": 512, "fill": 0xA0 + sc.aiocb_index["a"]}
+    assert r["list"][0] == {"opcode": "LIO_WRITE", "aiocb": "a", "fd": "F", "offset": 0, "nbytes": 512,
+                            "fill": 0xA0 + sc.aiocb_index["a"], "sigev": "NONE"}
+    assert r["lio"] == call.lio and r["sigev"] is None
     assert r["list"][1]["fd"] == "BADFD" and r["list"][1]["opcode"] == "LIO_READ"
     err = lambda m: (_ for _ in ()).throw(AssertionError(m))  # noqa: E731
     assert parse_answer(parse_call("aio_cancel(F, a)", 1, err), {"errno": 0, "retval": "AIO_ALLDONE"}) == (0, AIO_ALLDONE)
@@ -122,3 +124,70 @@ def test_requests_and_answers_in_the_scenarios_vocabulary():
     assert errno_value(115) == Errno.EINPROGRESS  # a host (Linux) number, mapped by name
     with pytest.raises(ProtocolError):
         parse_answer(parse_call("aio_cancel(F, a)", 1, err), {"errno": 0, "retval": 2})  # numbers differ by OS: names only
+
+
+# -- protocol 2: notifications and read data ---------------------------------------------------------
+
+def test_the_c_program_delivers_notifications_and_read_data(c_impl):
+    from aiospec.conformance.observation import Notifications
+
+    names = ["notify-signal", "notify-cancel-queued", "notify-lio-nowait", "notify-lio-wait", "read-after-write",
+             "read-after-lio-write", "lifecycle-read"]
+    v = conform(get_adapter(c_impl), [load_scenario(n) for n in names], "freebsd", timeout=5)
+    assert all(x.kind == "pass" for x in v), [(x.scenario, x.explanation) for x in v if x.kind != "pass"]
+    out = get_adapter(c_impl).run(load_scenario("notify-lio-nowait"), 5.0)
+    assert out.notifications == Notifications({}, {0: 1})  # one SIGEV_SIGNAL for the list, as event lines
+    assert out.reads == {(0, 4): out.initial["F"][8192:8704]}  # aio_return(b)'s "data"
+    # a kind the program does not deliver is unsupported, not failed
+    v = conform_one(get_adapter(c_impl), load_scenario("lio-nowait-kevent"))
+    assert v.kind == "skipped" and "SIGEV_KEVENT" in v.detail
+
+
+# A whole implementation in a few lines: I/O at submission, so every request is done at once.
+_SYNC = ("    if r['op'] == 'hello':\n"
+         "        say({'protocol': 2, 'calls': ['aio_read', 'aio_write', 'aio_error', 'aio_return', 'aio_suspend'], "
+         "'notifications': ['SIGNAL']}); continue\n"
+         "    if r['op'] == 'open':\n        fds[r['fd']] = os.open(r['path'], os.O_RDWR)\n"
+         "    if r['op'] in ('aio_read', 'aio_write'):\n"
+         "        fd = fds[r['fd']]\n"
+         "        if r['op'] == 'aio_write':\n"
+         "            os.pwrite(fd, bytes([r['fill']]) * r['nbytes'], r['offset']); got[r['aiocb']] = None\n"
+         "        else:\n            got[r['aiocb']] = os.pread(fd, r['nbytes'], r['offset'])\n"
+         "        for _ in range(NOTES if r['sigev'] == 'SIGNAL' else 0):\n"
+         "            say({'event': 'notify', 'aiocb': EVENT_AIOCB or r['aiocb']})\n"
+         "    if r['op'] == 'aio_return':\n"
+         "        d = got.get(r['aiocb'])\n"
+         "        ans = {'errno': 0, 'retval': 512}\n"
+         "        if d is not None:\n            ans['data'] = (WRONG or d).hex()\n"
+         "        say(ans); continue\n"
+         "    if r['op'] == 'exit':\n        say({}); break\n"
+         "    say({'errno': 0, 'retval': 0 if r['op'] == 'aio_error' else None})\n")
+
+
+def _sync(tmp_path, notes=1, event_aiocb=None, wrong=None) -> str:
+    p = tmp_path / "sync.py"
+    p.write_text(f"import json, sys, os\nNOTES = {notes}\nEVENT_AIOCB = {event_aiocb!r}\nWRONG = {wrong!r}\n"
+                 "fds, got = {}, {}\n"
+                 "def say(o):\n    sys.stdout.write(json.dumps(o) + '\\n'); sys.stdout.flush()\n"
+                 "for line in sys.stdin:\n    r = json.loads(line)\n" + _SYNC)
+    return f"exec:{sys.executable} {p}"
+
+
+def test_notify_events_are_counted_and_a_double_notification_is_a_deviation(tmp_path):
+    sc = load_scenario("notify-signal")
+    assert conform_one(get_adapter(_sync(tmp_path)), sc, timeout=5.0).kind == "pass"
+    v = conform_one(get_adapter(_sync(tmp_path, notes=2)), sc, timeout=5.0)
+    assert v.kind == "deviation" and "aiocb a asked for a SIGEV_SIGNAL notification and got 2" in v.detail
+    v = conform_one(get_adapter(_sync(tmp_path, event_aiocb="zz")), sc, timeout=5.0)
+    assert v.kind == "crash"
+    assert v.detail.startswith("the implementation sent a bad event before answering `aio_write(a, F)`: notify "
+                               "event {\"event\": \"notify\", \"aiocb\": \"zz\"} names no aiocb")
+
+
+def test_wrong_read_data_through_the_protocol_is_a_deviation(tmp_path):
+    sc = load_scenario("read-after-write")
+    assert conform_one(get_adapter(_sync(tmp_path)), sc, timeout=5.0).kind == "pass"
+    v = conform_one(get_adapter(_sync(tmp_path, wrong=bytes(512))), sc, timeout=5.0)
+    assert v.kind == "deviation"
+    assert v.detail.startswith("data read wrong: read b was reported done (`aio_return(b)` returned 512) but 512 of "
+                               "its 512 bytes at [4096, 4608) in F are not what the file held")

@@ -65,3 +65,34 @@ def test_a_missing_optional_library_is_an_import_error(monkeypatch):
     monkeypatch.setattr(builtins, "__import__", fake)
     with pytest.raises(ImportError):
         get_adapter("aiofiles")
+
+
+PIPE_READ = '''
+name = "pipe-read-empty"
+daemons = 1
+[limits]
+enable_aio_unsafe = true
+[files]
+P = "pipe"
+[aiocbs.a]
+fd = "P"
+[[threads]]
+name = "T1"
+calls = ["aio_read(a, P)", "aio_suspend([a])", "aio_error(a)", "aio_return(a)"]
+'''
+
+
+def test_aiofiles_on_an_empty_nonblocking_pipe_reports_eagain_not_an_adapter_error():
+    """The workspace's FIFO is non-blocking: aiofiles' raw read returns None there (it used to
+    crash the adapter with a TypeError); the adapter now reports EAGAIN, as read(2) does."""
+    if not _installed("aiofiles"):
+        pytest.skip("aiofiles not installed")
+    from aiospec.spec import load_text
+    from aiospec.spec.constants import Errno
+
+    sc = load_text(PIPE_READ, "pipe-read-empty.toml")
+    out = get_adapter("aiofiles").run(sc, 5.0)
+    assert out.status == "ok", out.detail
+    assert out.observation[0][3] == ("aio_return(a)", int(Errno.EAGAIN), (-1, "a"))
+    v = conform(get_adapter("aiofiles"), [sc], "freebsd")[0]
+    assert v.kind == "deviation" and "`aio_error(a)` returned EAGAIN" in v.detail

@@ -141,16 +141,31 @@ def format_observation(thread_names: list[str], obs: Observation) -> str:
 
 
 @dataclass
+class Notifications:
+    """The completion notifications an implementation delivered by the end of a run (process
+    exit included), counted by the adapter: per aiocb name (every request submitted with that
+    aiocb whose ``sigev`` asked for one) and per ``lio_listio(LIO_NOWAIT, ..., sig)`` call (by its
+    ``Call.lio`` slot).  A name or slot that is missing got none."""
+
+    aiocbs: dict[str, int] = field(default_factory=dict)
+    lists: dict[int, int] = field(default_factory=dict)
+
+
+@dataclass
 class RunOutcome:
     """One run of one scenario on one implementation.
 
     ``status``: "ok" (every thread returned from every call), "timeout" (a call or the whole
     run did not finish in time), "crash" (the process running the implementation died),
     "error" (the adapter failed: a bug to fix, not a verdict on the implementation),
-    "unsupported" (the scenario needs a call or file kind the implementation lacks).
+    "unsupported" (the scenario needs a call, file kind or notification the implementation lacks).
     ``observation`` holds what returned, even for a partial run.  ``initial`` / ``final`` are
     the bytes of each regular file before and after the run (process exit included), for the
-    cancel-honesty check.
+    cancel-honesty and data-integrity checks.  ``reads`` holds the bytes each completed read
+    handed back, keyed by the ``(thread index, call index)`` of the ``aio_return`` /
+    ``aio_waitcomplete`` that reaped it (its first ``status`` bytes), for ``read_integrity``.
+    ``notifications`` counts the notifications delivered (None: the adapter observed none,
+    which is only right when the scenario asks for none).
     """
 
     status: str
@@ -158,3 +173,5 @@ class RunOutcome:
     detail: str = ""
     initial: dict[str, bytes] = field(default_factory=dict)
     final: dict[str, bytes] = field(default_factory=dict)
+    reads: dict[tuple[int, int], bytes] = field(default_factory=dict)
+    notifications: Notifications | None = None

@@ -13,19 +13,28 @@ from collections import deque
 
 from .model import Model
 from .scenario import Scenario
-from .state import S_HISTORY, clear_intern
+from .state import S_HISTORY, S_JOBS, S_LIOS, clear_intern
+from .variables import J, L
 
 Observation = tuple  # per thread: tuple of (call text, result errno, retval)
+#: an observation with the notifications the model posted by the end: (observation, per job slot, per lio slot),
+#: each count the ghost G_POSTS (signals and kevents posted for that job / list)
+NotifiedObservation = tuple[Observation, tuple[int, ...], tuple[int, ...]]
 
 
 class ObservationLimit(Exception):
     """The scenario's histories are too many to enumerate."""
 
 
-def allowed_observations(sc: Scenario, max_states: int = 500_000) -> set[Observation]:
+def allowed_observations(sc: Scenario, max_states: int = 500_000, notifications: bool = False) -> set:
     """Every observation of the user threads that some interleaving of the spec produces.
 
     Paths that end in a seed panic or a use after free are left out: nothing is promised there.
+    With ``notifications`` each element is a ``NotifiedObservation``: the observation together
+    with the notifications posted by the end of that interleaving, per job slot and per lio slot
+    (``G_POSTS``: a job or list that asked for SIGEV_SIGNAL / SIGEV_KEVENT posts once when it
+    completes, cancelled or not, and none when it completes during process exit).  The search is
+    the same; only what is collected from its final states differs.
     """
     model = Model(sc, record_results=True)
     clear_intern()
@@ -38,7 +47,11 @@ def allowed_observations(sc: Scenario, max_states: int = 500_000) -> set[Observa
         s = q.popleft()
         succ = model.successors(s)
         if not succ:
-            out.add(s[S_HISTORY][:n_threads])
+            hist = s[S_HISTORY][:n_threads]
+            if notifications:
+                out.add((hist, tuple(job[J.G_POSTS] for job in s[S_JOBS]), tuple(lio[L.G_POSTS] for lio in s[S_LIOS])))
+            else:
+                out.add(hist)
             continue
         for tr in succ:
             if tr.halts or tr.target in seen:

@@ -27,7 +27,7 @@ from typing import Callable
 from ...reference.harness import BADFD_NUMBER, FILE_SIZE, TIMED
 from ...spec.constants import FileKind, Sigev
 from ...spec.scenario import BADFD, Call, Scenario
-from ..observation import RunOutcome
+from ..observation import Notifications, RunOutcome
 
 __all__ = ["Adapter", "BADFD_NUMBER", "Driver", "DriverAdapter", "FILE_SIZE", "TIMED", "Unsupported", "Workspace",
            "initial_bytes", "run_isolated", "run_threads"]
@@ -126,9 +126,12 @@ class Driver(ABC):
 
     ``call`` is called from several threads at once (one per scenario thread) and must return
     ``(result errno, retval)`` exactly as ``spec.program.finish_call`` records them, with
-    FreeBSD constants (use ``observation.spec_errno`` / ``glibc_cancel_result``).  ``close`` is
+    FreeBSD constants (use ``observation.spec_errno`` / ``glibc_cancel_result``).  A reap
+    (``aio_return`` / ``aio_waitcomplete``) of a read returns ``(result, retval, data)``: the
+    bytes the read handed back (its first ``status`` bytes), for ``read_integrity``.  ``close`` is
     the process exit: in-flight requests are waited for (or cancelled), so the final file
-    contents include every write that was going to land.
+    contents include every write that was going to land.  ``notifications`` is read after
+    ``close``: what the implementation delivered (None when the driver delivers none).
     """
 
     #: the scenario calls this implementation has
@@ -144,6 +147,10 @@ class Driver(ABC):
     def close(self, timeout: float) -> None:  # noqa: B027 - optional hook
         """Process exit: wait for in-flight requests for at most ``timeout`` seconds."""
 
+    def notifications(self) -> Notifications | None:
+        """The notifications delivered so far (read after ``close``); None: not observed."""
+        return None
+
 
 def unsupported_reason(sc: Scenario, calls: frozenset[str], sigevs: frozenset[Sigev] = frozenset({Sigev.NONE}),
                        files: frozenset[FileKind] = frozenset({FileKind.REGULAR, FileKind.PIPE})) -> str | None:
@@ -154,12 +161,14 @@ def unsupported_reason(sc: Scenario, calls: frozenset[str], sigevs: frozenset[Si
             if c.kind not in calls:
                 return f"{c.kind} is not available ({th.name}: {c.text})"
             if c.kind == "lio_listio" and c.sig not in (None, Sigev.NONE) and c.sig not in sigevs:
-                return f"lio_listio notification {c.sig.name} is not supported ({c.text})"
+                return (f"unsupported notification: `{c.text}` asks for a SIGEV_{c.sig.name} list notification, "
+                        "which this implementation cannot deliver")
             if c.kind == "aio_fsync" and c.fsync_op != "O_SYNC" and "aio_fsync_dsync" not in calls:
                 return f"aio_fsync({c.fsync_op}) is not supported"
     for name, acb in sc.aiocbs.items():
         if acb.sigev not in sigevs:
-            return f"aiocb {name}: notification {acb.sigev.name} is not supported"
+            return (f"unsupported notification: aiocb {name} asks for SIGEV_{acb.sigev.name}, which this "
+                    "implementation cannot deliver")
         if acb.nbytes_too_big or acb.invalid_signo:
             return f"aiocb {name}: nbytes_too_big / invalid_signo are not supported"
     for name, kind in sc.files.items():
@@ -177,6 +186,7 @@ def run_threads(sc: Scenario, driver: Driver, ws: Workspace, timeout: float) -> 
     """
     n = len(sc.threads)
     results: list[list] = [[] for _ in range(n)]
+    reads: dict[tuple[int, int], bytes] = {}
     current: list[str | None] = [None] * n
     errors: list[str] = []
     barrier = threading.Barrier(n)
@@ -185,9 +195,12 @@ def run_threads(sc: Scenario, driver: Driver, ws: Workspace, timeout: float) -> 
         th = sc.threads[t]
         try:
             barrier.wait(timeout)
-            for call in th.calls:
+            for i, call in enumerate(th.calls):
                 current[t] = call.text
-                res, ret = driver.call(call)
+                got = driver.call(call)
+                res, ret = got[0], got[1]
+                if len(got) > 2 and got[2] is not None:
+                    reads[(t, i)] = bytes(got[2])
                 results[t].append((call.text, int(res), ret))
             current[t] = None
         except Exception as e:  # an adapter bug: report it, do not hang
@@ -212,13 +225,13 @@ def run_threads(sc: Scenario, driver: Driver, ws: Workspace, timeout: float) -> 
             pass
         for th in threads:
             th.join(0.5)  # a thread stuck for good stays behind (daemon); isolate such implementations
-        return RunOutcome("timeout", obs, f"{what} within {timeout:g}s", ws.initial, final)
+        return RunOutcome("timeout", obs, f"{what} within {timeout:g}s", ws.initial, final, dict(reads))
     status, detail = ("error", "; ".join(errors)) if errors else ("ok", "")
     try:
         driver.close(max(1.0, start + timeout - time.monotonic()))
     except TimeoutError as e:
-        return RunOutcome("timeout", obs, f"process exit: {e}", ws.initial, ws.snapshot())
-    return RunOutcome(status, obs, detail, ws.initial, ws.snapshot())
+        return RunOutcome("timeout", obs, f"process exit: {e}", ws.initial, ws.snapshot(), dict(reads))
+    return RunOutcome(status, obs, detail, ws.initial, ws.snapshot(), dict(reads), driver.notifications())
 
 
 def _run_driver(driver_cls: type[Driver], sc: Scenario, timeout: float) -> RunOutcome:
@@ -227,7 +240,11 @@ def _run_driver(driver_cls: type[Driver], sc: Scenario, timeout: float) -> RunOu
     except Unsupported as e:
         return RunOutcome("unsupported", (), str(e))
     with ws:
-        return run_threads(sc, driver_cls(sc, ws), ws, timeout)
+        try:
+            driver = driver_cls(sc, ws)
+        except Unsupported as e:
+            return RunOutcome("unsupported", (), str(e))
+        return run_threads(sc, driver, ws, timeout)
 
 
 def run_isolated(fn: Callable[..., RunOutcome], args: tuple, timeout: float) -> RunOutcome:

@@ -13,6 +13,14 @@ What is exercised: requests in flight inside the implementation while the caller
 cancels, polls and waits.  What is not: two calls of the implementation running at the same
 time (a call that blocks until another thread's call happens deadlocks: that is a timeout).
 
+Protocol 2 adds notifications and read data: aiocb fields carry ``sigev``, ``lio_listio`` carries
+its ``lio`` slot and list ``sigev``; the implementation lists the notification kinds it delivers in
+``hello`` (``"notifications": ["SIGNAL"]``; a scenario asking for another kind is unsupported) and
+reports each delivered notification as an event line ``{"event": "notify", "aiocb": name}`` or
+``{"event": "notify", "lio": k}``, on its own line before any answer (at the latest before the
+``exit`` answer); a reaped read may answer with ``"data"``, the hex of the bytes it read.  Protocol
+1 implementations (no ``notifications``, no ``data``) still work.
+
 Whatever the child does is a verdict, never a hung harness: no answer within the time limit is
 "timeout" (the child is killed), an exit or a signal is "crash" (with the signal's name and the
 end of its stderr), an answer that is not the protocol's is "crash" too ("answered garbage",
@@ -21,6 +29,7 @@ with the line).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import queue
@@ -31,12 +40,15 @@ import tempfile
 import threading
 import time
 
-from ...spec.constants import AIO_ALLDONE, AIO_CANCELED, AIO_NOTCANCELED, Errno, Op
+from collections import Counter
+
+from ...spec.constants import AIO_ALLDONE, AIO_CANCELED, AIO_NOTCANCELED, Errno, Op, Sigev
 from ...spec.scenario import Call, Scenario
-from ..observation import HOST_ERRNO_BASE, RunOutcome, spec_errno
+from ..observation import HOST_ERRNO_BASE, Notifications, RunOutcome, spec_errno
 from .base import TIMED, Adapter, Unsupported, Workspace, run_threads, unsupported_reason
 
-PROTOCOL_VERSION = 1
+PROTOCOL_VERSION = 2
+NOTIFICATION_KINDS = {"SIGNAL": Sigev.SIGNAL, "KEVENT": Sigev.KEVENT}
 ALL_CALLS = frozenset({"aio_read", "aio_write", "aio_fsync", "lio_listio", "aio_cancel", "aio_error", "aio_return",
                        "aio_suspend", "aio_waitcomplete", "aio_mlock"})
 _CANCEL = {"AIO_CANCELED": AIO_CANCELED, "AIO_NOTCANCELED": AIO_NOTCANCELED, "AIO_ALLDONE": AIO_ALLDONE}
@@ -82,7 +94,7 @@ def _bad(msg: str) -> int:
 def _aiocb_fields(sc: Scenario, name: str, fd: str | None) -> dict:
     acb = sc.aiocbs[name]
     return {"aiocb": name, "fd": fd if fd is not None else acb.fd, "offset": acb.offset, "nbytes": acb.nbytes,
-            "fill": 0xA0 + sc.aiocb_index.get(name, 0) % 64}
+            "fill": 0xA0 + sc.aiocb_index.get(name, 0) % 64, "sigev": acb.sigev.name}
 
 
 def request(sc: Scenario, t: int, call: Call) -> dict:
@@ -95,6 +107,8 @@ def request(sc: Scenario, t: int, call: Call) -> dict:
             r["mode"] = call.fsync_op
     elif k == "lio_listio":
         r["mode"] = call.mode
+        r["lio"] = call.lio
+        r["sigev"] = call.sig.name if call.sig is not None else None
         r["list"] = [None if e.aiocb is None else
                      {"opcode": _LIO_OPS.get(e.op, e.op.name), **_aiocb_fields(sc, e.aiocb, None)}
                      for e in call.entries]
@@ -137,10 +151,35 @@ def parse_answer(call: Call, ans: object) -> tuple[int, object]:
     raise ProtocolError(f"{k} has no retval, got {ret!r}")
 
 
+def answer_data(ans: object) -> bytes | None:
+    """The ``data`` of an answer (the bytes a reaped read returned, in hex), or None."""
+    data = ans.get("data") if isinstance(ans, dict) else None
+    if data is None:
+        return None
+    try:
+        return bytes.fromhex(data)
+    except (TypeError, ValueError):
+        raise ProtocolError(f"data must be the hex of the bytes read, got {str(data)[:60]!r}") from None
+
+
+def parse_event(sc: Scenario, ev: dict) -> tuple[str, object]:
+    """An event line as ``("aiocb", name)`` or ``("lio", slot)``; ProtocolError otherwise."""
+    if ev.get("event") != "notify":
+        raise ProtocolError(f"unknown event {json.dumps(ev)[:200]} (the only event is \"notify\")")
+    if isinstance(ev.get("aiocb"), str) and ev["aiocb"] in sc.aiocbs:
+        return "aiocb", ev["aiocb"]
+    lios = {c.lio for th in sc.threads for c in th.calls if c.kind == "lio_listio"}
+    if isinstance(ev.get("lio"), int) and not isinstance(ev.get("lio"), bool) and ev["lio"] in lios:
+        return "lio", ev["lio"]
+    raise ProtocolError(f"notify event {json.dumps(ev)[:200]} names no aiocb or lio_listio of the scenario")
+
+
 class ExecSession:
     """One child process and its two pipes: ``ask`` writes a request and waits for the answer."""
 
-    def __init__(self, argv: list[str]) -> None:
+    def __init__(self, argv: list[str], sc: Scenario | None = None) -> None:
+        self.sc = sc
+        self.events: Counter = Counter()  # ("aiocb", name) / ("lio", slot) -> notify events seen
         self.stderr = tempfile.TemporaryFile()
         self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.stderr,
                                      start_new_session=True)
@@ -167,25 +206,36 @@ class ExecSession:
                 self.proc.stdin.flush()  # type: ignore[union-attr]
             except (BrokenPipeError, OSError, ValueError):
                 pass  # the child is gone: reading tells how
-            try:
-                line = self.lines.get(timeout=timeout)
-            except queue.Empty:
-                self.fail("timeout", f"no answer to `{req.get('call', req['op'])}` within {limit or timeout:g}s: "
-                                     "the implementation's process was killed")
-                self.kill()
-                raise TimeoutError(req.get("call", req["op"])) from None
-            if line is None:
-                self.lines.put(None)  # every later ask sees the end too
-                self.fail("crash", self.death(f"while answering `{req.get('call', req['op'])}`"))
-                raise ChildDied(req["op"])
-            try:
-                ans = json.loads(line)
-            except ValueError:
-                text = line.decode(errors="replace").strip()
-                self.fail("crash", f"the implementation answered garbage to `{req.get('call', req['op'])}`: "
-                                   f"{text[:200]!r} is not a JSON line")
-                self.kill()
-                raise ProtocolError(text[:200]) from None
+            end = None if timeout is None else time.monotonic() + timeout
+            while True:
+                try:
+                    line = self.lines.get(timeout=None if end is None else max(0.0, end - time.monotonic()))
+                except queue.Empty:
+                    self.fail("timeout", f"no answer to `{req.get('call', req['op'])}` within {limit or timeout:g}s: "
+                                         "the implementation's process was killed")
+                    self.kill()
+                    raise TimeoutError(req.get("call", req["op"])) from None
+                if line is None:
+                    self.lines.put(None)  # every later ask sees the end too
+                    self.fail("crash", self.death(f"while answering `{req.get('call', req['op'])}`"))
+                    raise ChildDied(req["op"])
+                try:
+                    ans = json.loads(line)
+                except ValueError:
+                    text = line.decode(errors="replace").strip()
+                    self.fail("crash", f"the implementation answered garbage to `{req.get('call', req['op'])}`: "
+                                       f"{text[:200]!r} is not a JSON line")
+                    self.kill()
+                    raise ProtocolError(text[:200]) from None
+                if not (isinstance(ans, dict) and "event" in ans):
+                    break
+                try:  # an event line (a notification delivered): count it, the answer follows
+                    self.events[parse_event(self.sc, ans) if self.sc is not None else ("?", None)] += 1
+                except ProtocolError as e:
+                    self.fail("crash", f"the implementation sent a bad event before answering "
+                                       f"`{req.get('call', req['op'])}`: {e}")
+                    self.kill()
+                    raise
             if isinstance(ans, dict) and ("error" in ans or "unsupported" in ans):
                 what = ans.get("error") or f"unsupported: {ans.get('unsupported')}"
                 self.fail("crash", f"the implementation refused `{req.get('call', req['op'])}`: {what}")
@@ -247,14 +297,26 @@ class ExecDriver:
     def _left(self) -> float:
         return max(0.05, self.deadline - time.monotonic())
 
-    def call(self, call: Call) -> tuple[int, object]:
+    def call(self, call: Call) -> tuple:
         ans = self.s.ask(request(self.sc, self.index.get(id(call), 0), call), self._left(), self.limit)
         try:
-            return parse_answer(call, ans)
+            res, ret = parse_answer(call, ans)
+            data = answer_data(ans) if call.kind in ("aio_return", "aio_waitcomplete") else None
         except ProtocolError as e:
             self.s.fail("crash", f"the implementation answered garbage to `{call.text}`: {e}")
             self.s.kill()
             raise
+        return (res, ret) if data is None else (res, ret, data)
+
+    def notifications(self) -> Notifications:
+        """The notify events the implementation sent (read after ``exit``)."""
+        out = Notifications()
+        for (what, who), n in self.s.events.items():
+            if what == "aiocb":
+                out.aiocbs[who] = n
+            elif what == "lio":
+                out.lists[who] = n
+        return out
 
     def close(self, timeout: float) -> None:
         """Process exit: ``exit`` waits for in-flight requests and reports the files."""
@@ -295,7 +357,7 @@ class ExecAdapter(Adapter):
             return RunOutcome("unsupported", (), str(e))
         with ws:
             try:
-                s = ExecSession(self.argv)
+                s = ExecSession(self.argv, sc)
             except OSError as e:
                 return RunOutcome("crash", (), f"cannot start {self.command!r}: {e}")
             try:
@@ -312,7 +374,9 @@ class ExecAdapter(Adapter):
                                 "(expected {\"protocol\": 1, \"calls\": [...]})")
                 raise ProtocolError("hello")
             calls = frozenset(hello["calls"]) & ALL_CALLS
-            why = unsupported_reason(sc, calls)
+            kinds = hello.get("notifications") if isinstance(hello.get("notifications"), list) else []
+            sigevs = frozenset({Sigev.NONE} | {NOTIFICATION_KINDS[k] for k in kinds if k in NOTIFICATION_KINDS})
+            why = unsupported_reason(sc, calls, sigevs)
             if why:
                 return RunOutcome("unsupported", (), why)
             for name, kind in sc.files.items():
@@ -338,11 +402,12 @@ class ExecAdapter(Adapter):
             return RunOutcome(status, out.observation, detail, ws.initial, ws.snapshot())
         if out.status == "ok" and driver.final is not None:
             final = {n: driver.final.get(n, b"") for n in ws.initial}
-            out = RunOutcome(out.status, out.observation, out.detail, out.initial, final)
+            out = dataclasses.replace(out, final=final)
         return out
 
 
-__all__ = ["ExecAdapter", "PROTOCOL_VERSION", "build_c_program", "c_program_source", "ProtocolError", "errno_value", "parse_answer", "request"]
+__all__ = ["ExecAdapter", "PROTOCOL_VERSION", "answer_data", "build_c_program", "c_program_source", "ProtocolError",
+           "errno_value", "parse_answer", "parse_event", "request"]
 
 
 def c_program_source():

@@ -10,10 +10,10 @@ from __future__ import annotations
 import threading
 import time
 
-from ...spec.constants import AIO_CANCELED
+from ...spec.constants import AIO_CANCELED, Op, Sigev
 from ...spec.scenario import Call
 from .base import DriverAdapter
-from .futures import FuturesDriver
+from .futures import FuturesDriver, IoResult, _io
 
 
 class LyingCancelDriver(FuturesDriver):
@@ -52,6 +52,31 @@ class StuckExitDriver(FuturesDriver):
             time.sleep(3600)
 
 
+def _stale_read(op: Op, fd: int, n: int, off: int, buf: bytes) -> IoResult:
+    """A job body whose read reports its byte count but never copies the data out: the caller
+    gets its buffer back as it was (the aiocb's fill bytes)."""
+    status, error, got = _io(op, fd, n, off, buf)
+    if op == Op.LIO_READ and got is not None:
+        return status, error, buf[:status]
+    return status, error, got
+
+
+class StaleReadDriver(FuturesDriver):
+    """Reads return their byte count but the buffer is never filled (a lost copy-out)."""
+
+    job_body = staticmethod(_stale_read)
+
+
+class DoubleNotifyDriver(FuturesDriver):
+    """Every notification is delivered twice (a callback registered twice)."""
+
+    def _submit(self, name, op, fd, note=None):  # type: ignore[override]
+        job = super()._submit(name, op, fd, note)
+        if self.notes.wants(name):
+            job.future.add_done_callback(lambda _f: self.notes.job(name))
+        return job
+
+
 class LyingCancelAdapter(DriverAdapter):
     name = "fake-lying-cancel"
     description = "futures, but aio_cancel always claims AIO_CANCELED (a seeded deviation)"
@@ -70,3 +95,16 @@ class StuckExitAdapter(DriverAdapter):
     driver_cls = StuckExitDriver
     isolated = True
     startup = 10.0
+
+
+class StaleReadAdapter(DriverAdapter):
+    name = "fake-stale-read"
+    description = "futures, but a read never copies the data it read into the buffer (a seeded read-integrity bug)"
+    driver_cls = StaleReadDriver
+
+
+class DoubleNotifyAdapter(DriverAdapter):
+    name = "fake-double-notify"
+    description = "futures, but every completion notification is delivered twice (a seeded notification bug)"
+    driver_cls = DoubleNotifyDriver
+    sigevs = frozenset({Sigev.NONE, Sigev.SIGNAL})

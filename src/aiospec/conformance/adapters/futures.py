@@ -17,6 +17,12 @@ keeps.  The mapping:
 - ``aio_suspend``: ``concurrent.futures.wait(FIRST_COMPLETED)``; 0 at once if none of the listed
   requests is known; the timeout gives EAGAIN.
 - ``aio_waitcomplete``: the head of a queue of finished jobs fed by ``add_done_callback``.
+- notifications: ``add_done_callback`` is futures' completion notification.  An aiocb with
+  ``sigev = "SIGNAL"`` gets a done callback on each of its futures (it also runs when the
+  future is cancelled, as FreeBSD posts on ECANCELED); a ``lio_listio(LIO_NOWAIT, ..., SIGNAL)``
+  fires one list callback when its last entry's future is done (``notes.ListNote``).  KEVENT:
+  unsupported.
+- a reaped read hands back the bytes ``os.pread`` returned.
 """
 
 from __future__ import annotations
@@ -27,10 +33,11 @@ import threading
 from collections import deque
 from dataclasses import dataclass
 
-from ...spec.constants import Errno, Op
+from ...spec.constants import Errno, Op, Sigev
 from ...spec.scenario import Call, Scenario
-from ..observation import cancel_from_future, combine_cancel, spec_errno
+from ..observation import Notifications, cancel_from_future, combine_cancel, spec_errno
 from .base import TIMED, Driver, DriverAdapter, Workspace, waitcomplete_fifo
+from .notes import ListNote, Notes
 
 _EINVAL, _EINPROGRESS, _ECANCELED = int(Errno.EINVAL), int(Errno.EINPROGRESS), int(Errno.ECANCELED)
 
@@ -42,38 +49,47 @@ class _Job:
     future: cf.Future
 
 
-def _io(op: Op, fd: int, n: int, off: int, data: bytes) -> tuple[int, int]:
-    """The job body: (status, error) in the spec's numbering, never an exception."""
+IoResult = tuple[int, int, "bytes | None"]  # (status, error, the bytes a read returned)
+
+
+def _io(op: Op, fd: int, n: int, off: int, data: bytes) -> IoResult:
+    """The job body: (status, error, data read) in the spec's numbering, never an exception."""
     try:
         if op == Op.LIO_READ:
-            return len(os.pread(fd, n, off)), 0
+            got = os.pread(fd, n, off)
+            return len(got), 0, got
         if op == Op.LIO_WRITE:
-            return os.pwrite(fd, data, off), 0
+            return os.pwrite(fd, data, off), 0, None
         if op == Op.LIO_SYNC:
             os.fsync(fd)
-            return 0, 0
-        return -1, _EINVAL
+            return 0, 0, None
+        return -1, _EINVAL, None
     except OSError as e:
-        return -1, spec_errno(e.errno or 0) or _EINVAL
+        return -1, spec_errno(e.errno or 0) or _EINVAL, None
     except (ValueError, OverflowError):
-        return -1, _EINVAL
+        return -1, _EINVAL, None
 
 
 class FutureJobs:
     """Result and reaping of jobs backed by a future (concurrent.futures, asyncio and friends)."""
 
-    def _result(self, job) -> tuple[int, int]:
+    def _outcome(self, job) -> IoResult:
         if job.future.cancelled():
-            return -1, _ECANCELED
+            return -1, _ECANCELED, None
         return job.future.result()
 
-    def _reap(self, job) -> tuple[int, object]:
-        """Called with the lock held: the job leaves the implementation, its result goes out."""
+    def _result(self, job) -> tuple[int, int]:
+        status, error, _data = self._outcome(job)
+        return status, error
+
+    def _reap(self, job) -> tuple:
+        """Called with the lock held: the job leaves the implementation, its result goes out
+        (with the bytes, for a read)."""
         self.jobs[job.name].remove(job)
         if job in self.done:
             self.done.remove(job)
-        status, error = self._result(job)
-        return error, (status, job.name)
+        status, error, data = self._outcome(job)
+        return error, (status, job.name), data
 
 
 class FuturesDriver(FutureJobs, Driver):
@@ -81,6 +97,8 @@ class FuturesDriver(FutureJobs, Driver):
 
     supported_calls = frozenset({"aio_read", "aio_write", "aio_fsync", "lio_listio", "aio_cancel", "aio_error",
                                  "aio_return", "aio_suspend", "aio_waitcomplete"})
+    #: what a pool thread runs for a request (the fakes swap it)
+    job_body = staticmethod(_io)
 
     def __init__(self, sc: Scenario, ws: Workspace) -> None:
         super().__init__(sc, ws)
@@ -89,6 +107,7 @@ class FuturesDriver(FutureJobs, Driver):
         self.done_cv = threading.Condition(self.lock)
         self.jobs: dict[str, list[_Job]] = {}  # aiocb -> submitted, not yet reaped
         self.done: deque[_Job] = deque()  # finished, not yet reaped, in completion order
+        self.notes = Notes(sc)
 
     # -- helpers --------------------------------------------------------------------------
     def _data(self, name: str) -> bytes:
@@ -100,15 +119,24 @@ class FuturesDriver(FutureJobs, Driver):
                 self.done.append(job)
                 self.done_cv.notify_all()
 
-    def _submit(self, name: str, op: Op, fd: int) -> _Job:
+    def _submit(self, name: str, op: Op, fd: int, note: ListNote | None = None) -> _Job:
         acb = self.sc.aiocbs[name]
-        fut = self.pool.submit(_io, op, fd, acb.nbytes, acb.offset, self._data(name) if op == Op.LIO_WRITE else b"")
+        if note is not None:
+            note.add()
+        # the job gets the aiocb's buffer (the fill bytes: what a write writes; a read replaces it)
+        fut = self.pool.submit(self.job_body, op, fd, acb.nbytes, acb.offset, self._data(name))
         job = _Job(name, fd, fut)
         with self.lock:
             self.jobs.setdefault(name, []).append(job)
         fut.add_done_callback(lambda _f: self._finished(job))
+        if self.notes.wants(name):  # the request's notification: a done callback, cancelled or not
+            fut.add_done_callback(lambda _f: self.notes.job(name))
+        if note is not None:
+            fut.add_done_callback(lambda _f: note.done())
         return job
 
+    def notifications(self) -> Notifications:
+        return self.notes.result()
 
     # -- calls ------------------------------------------------------------------------------
     def call(self, call: Call) -> tuple[int, object]:
@@ -145,10 +173,13 @@ class FuturesDriver(FutureJobs, Driver):
         if call.mode not in ("LIO_WAIT", "LIO_NOWAIT"):
             return _EINVAL, None
         jobs = []
+        note = self.notes.open_list(call)
         for e in call.entries:
             if e.aiocb is None or e.op == Op.LIO_NOP:
                 continue
-            jobs.append(self._submit(e.aiocb, e.op, self.ws.fd(self.sc.aiocbs[e.aiocb].fd)))
+            jobs.append(self._submit(e.aiocb, e.op, self.ws.fd(self.sc.aiocbs[e.aiocb].fd), note))
+        if note is not None:
+            note.close()
         if call.mode == "LIO_WAIT":
             cf.wait([j.future for j in jobs])
             if any(self._result(j)[1] for j in jobs):
@@ -201,3 +232,4 @@ class FuturesAdapter(DriverAdapter):
     name = "futures"
     description = "Python concurrent.futures.ThreadPoolExecutor (os.pread/os.pwrite/os.fsync), in-process"
     driver_cls = FuturesDriver
+    sigevs = frozenset({Sigev.NONE, Sigev.SIGNAL})  # SIGNAL: a done callback per request / list

@@ -13,23 +13,40 @@ Result mapping: ``aio_return`` returns the request's value and does not set errn
 of -1 is reported with the request's error (``__error_code``), as FreeBSD's ``aio_return`` reports
 it (result = the error, retval = (-1, aiocb)).  ``aio_waitcomplete`` and ``aio_mlock`` are FreeBSD
 extensions glibc lacks: scenarios using them are skipped.
+
+Notifications: an aiocb with ``sigev = "SIGNAL"`` gets ``SIGEV_SIGNAL`` with a real-time signal of
+its own (``SIGRTMIN + 1 + its index``), a ``lio_listio(..., SIGNAL)`` list sigevent another one
+(after the aiocbs' signals), so the signal number says which request or list was notified
+(Python cannot read ``si_value``).  The driver blocks those signals before any thread starts
+(glibc's helper threads block every signal), so glibc's ``rt_sigqueueinfo`` leaves them pending
+on the process; at process exit, once no request is in progress, it counts them with
+``sigtimedwait`` (real-time signals queue, so each one counts).  glibc sets a request's result
+and sends its signal in one critical section of ``__aio_requests_mutex``, so a request that is
+no longer EINPROGRESS has sent its signal.  KEVENT: unsupported (no kqueue).  A reaped read hands
+back the bytes of its buffer.
 """
 
 from __future__ import annotations
 
 import ctypes
 import os
+import signal
+import threading
 import time
+from collections import Counter
 
+from ...spec.constants import Op, Sigev
 from ...spec.scenario import Call, Scenario
 from ..observation import (
     GLIBC_LIO_MODES,
     GLIBC_LIO_OPS,
     GLIBC_SIGEV_NONE,
+    GLIBC_SIGEV_SIGNAL,
+    Notifications,
     glibc_cancel_result,
     spec_errno,
 )
-from .base import TIMED, Driver, DriverAdapter, Workspace
+from .base import TIMED, Driver, DriverAdapter, Unsupported, Workspace
 
 LIBC_NAME = "libc.so.6"
 
@@ -90,6 +107,11 @@ class GlibcDriver(Driver):
         self.libc = load_libc()
         self.cbs: dict[str, GlibcAiocb] = {}
         self.bufs: dict[str, ctypes.Array] = {}
+        self.signals = notification_signals(sc)  # signal number -> aiocb name or lio slot
+        self.by_target = {v: k for k, v in self.signals.items()}
+        self.counted: Counter = Counter()
+        if self.signals:
+            self._block_signals()
         for name, spec in sc.aiocbs.items():
             buf = ctypes.create_string_buffer(bytes([0xA0 + sc.aiocb_index[name] % 64]) * max(1, spec.nbytes))
             cb = GlibcAiocb()
@@ -98,8 +120,37 @@ class GlibcDriver(Driver):
             cb.aio_nbytes = spec.nbytes
             cb.aio_offset = spec.offset
             cb.aio_sigevent.sigev_notify = GLIBC_SIGEV_NONE
+            if name in self.by_target:
+                cb.aio_sigevent.sigev_notify = GLIBC_SIGEV_SIGNAL
+                cb.aio_sigevent.sigev_signo = self.by_target[name]
             self.cbs[name], self.bufs[name] = cb, buf
         self.submitted: set[str] = set()
+        self.last_op: dict[str, Op] = {}
+
+    def _block_signals(self) -> None:
+        """Block the notification signals in this thread before any other starts (they inherit
+        the mask), with a counting handler in case one is delivered anyway (a real-time signal
+        without a handler would kill the process)."""
+        if threading.current_thread() is not threading.main_thread():
+            raise Unsupported("SIGEV_SIGNAL notifications need the driver on the main thread (run it isolated)")
+        for sig in self.signals:
+            signal.signal(sig, lambda n, _f: self.counted.update([n]))
+        signal.pthread_sigmask(signal.SIG_BLOCK, set(self.signals))
+
+    def notifications(self) -> Notifications | None:
+        if not self.signals:
+            return Notifications()
+        for sig in self.signals:  # pending: each queued real-time signal once
+            while signal.sigtimedwait([sig], 0) is not None:
+                self.counted[sig] += 1
+        out = Notifications()
+        for sig, n in self.counted.items():
+            target = self.signals[sig]
+            if isinstance(target, str):
+                out.aiocbs[target] = out.aiocbs.get(target, 0) + n
+            else:
+                out.lists[target] = out.lists.get(target, 0) + n
+        return out
 
     def _err(self) -> int:
         return spec_errno(ctypes.get_errno())
@@ -113,6 +164,7 @@ class GlibcDriver(Driver):
             cb = self.cbs[call.aiocb]
             cb.aio_fildes = self.ws.fd(call.fd)
             self.submitted.add(call.aiocb)
+            self.last_op[call.aiocb] = call.op
             if k == "aio_fsync":
                 r = libc.aio_fsync(os.O_SYNC if call.fsync_op == "O_SYNC" else os.O_DSYNC, self._p(call.aiocb))
             else:
@@ -128,7 +180,11 @@ class GlibcDriver(Driver):
                 cb.aio_lio_opcode = GLIBC_LIO_OPS.get(e.op, 99)
                 arr[i] = self._p(e.aiocb)
                 self.submitted.add(e.aiocb)
-            r = libc.lio_listio(mode, arr, len(call.entries), None)
+                self.last_op[e.aiocb] = e.op
+            sev = None
+            if call.lio in self.by_target:  # the list notification (glibc honours it for LIO_NOWAIT only)
+                sev = ctypes.pointer(Sigevent(None, self.by_target[call.lio], GLIBC_SIGEV_SIGNAL))
+            r = libc.lio_listio(mode, arr, len(call.entries), sev)
             return (self._err(), None) if r == -1 else (0, None)
         if k == "aio_cancel":
             r = libc.aio_cancel(self.ws.fd(call.fd), self._p(call.aiocb) if call.aiocb else None)
@@ -140,6 +196,8 @@ class GlibcDriver(Driver):
             r = libc.aio_return(self._p(call.aiocb))
             if r == -1:
                 return spec_errno(self.cbs[call.aiocb].__getattribute__("error_code")) or self._err(), (-1, call.aiocb)
+            if self.last_op.get(call.aiocb) == Op.LIO_READ and 0 <= r <= len(self.bufs[call.aiocb]):
+                return 0, (int(r), call.aiocb), self.bufs[call.aiocb].raw[:r]
             return 0, (int(r), call.aiocb)
         if k == "aio_suspend":
             arr = (_P * max(1, len(call.targets)))()
@@ -167,6 +225,22 @@ class GlibcDriver(Driver):
             time.sleep(0.002)
 
 
+def notification_signals(sc: Scenario) -> dict[int, str | int]:
+    """A real-time signal per aiocb that asks for SIGEV_SIGNAL (its name) and per lio_listio
+    call with a SIGNAL list sigevent (its lio slot); empty when none asks."""
+    out: dict[int, str | int] = {}
+    base = signal.SIGRTMIN + 1
+    for name, acb in sc.aiocbs.items():
+        if acb.sigev == Sigev.SIGNAL:
+            out[base + sc.aiocb_index[name]] = name
+    base += len(sc.aiocbs)
+    for th in sc.threads:
+        for c in th.calls:
+            if c.kind == "lio_listio" and c.sig == Sigev.SIGNAL:
+                out[base + c.lio] = c.lio
+    return out
+
+
 class GlibcAdapter(DriverAdapter):
     """glibc POSIX AIO via ctypes, one child process per run."""
 
@@ -175,11 +249,14 @@ class GlibcAdapter(DriverAdapter):
     driver_cls = GlibcDriver
     isolated = True
     startup = 10.0  # spawning a Python child and importing aiospec
+    sigevs = frozenset({Sigev.NONE, Sigev.SIGNAL})  # SIGEV_SIGNAL with a real-time signal
 
     def unsupported(self, sc: Scenario) -> str | None:
         why = super().unsupported(sc)
         if why:
             return why
+        if notification_signals(sc) and max(notification_signals(sc)) > signal.SIGRTMAX:
+            return "unsupported notification: more aiocbs and lists ask for SIGEV_SIGNAL than there are real-time signals"
         for th in sc.threads:
             for c in th.calls:
                 for e in c.entries:

@@ -19,6 +19,11 @@
   futures adapter (``aio_return`` reaps; ``lio_listio(LIO_WAIT)`` fails with EIO if an entry
   failed; an entry with a negative offset is failed with EINVAL by the adapter).
 - process exit: waits for every in-flight request, then stops the completion thread with a NOP.
+- notifications: the CQE is io_uring's completion notification.  For an aiocb with ``sigev =
+  "SIGNAL"`` the adapter counts the CQEs of its requests (one each, ``-ECANCELED`` included; a
+  request the adapter rejected at submission has none); ``lio_listio(LIO_NOWAIT, ..., SIGNAL)``
+  is notified once, at the CQE of its last entry.  KEVENT: unsupported.
+- a reaped read hands back the bytes of its buffer.
 
 Needs the ``liburing`` module and a kernel that lets this process create a ring (seccomp or
 ``kernel.io_uring_disabled`` can forbid it): ``available()`` says why not.
@@ -33,10 +38,11 @@ import threading
 from collections import deque
 from dataclasses import dataclass, field
 
-from ...spec.constants import AIO_ALLDONE, AIO_CANCELED, AIO_NOTCANCELED, Errno, Op
+from ...spec.constants import AIO_ALLDONE, AIO_CANCELED, AIO_NOTCANCELED, Errno, Op, Sigev
 from ...spec.scenario import Call, Scenario
-from ..observation import combine_cancel, spec_errno
+from ..observation import Notifications, combine_cancel, spec_errno
 from .base import TIMED, Driver, DriverAdapter, Workspace, waitcomplete_fifo
+from .notes import ListNote, Notes
 
 _EINVAL, _EINPROGRESS, _ECANCELED = int(Errno.EINVAL), int(Errno.EINPROGRESS), int(Errno.ECANCELED)
 _STOP = (1 << 63) + 1  # user_data of the NOP that stops the completion thread
@@ -68,6 +74,8 @@ class _Job:
     status: int = 0
     error: int = 0
     seen: list = field(default_factory=list)
+    op: Op = Op.LIO_NOP
+    note: ListNote | None = None  # the list notification it counts towards
 
 
 def _cqe(L, cqe) -> tuple[int, int]:  # noqa: N803
@@ -103,6 +111,7 @@ class IoUringDriver(Driver):
         self.jobs: dict[str, list[_Job]] = {}  # aiocb -> submitted, not yet reaped
         self.done: deque[_Job] = deque()
         self.cancel_res: dict[int, int] = {}
+        self.notes = Notes(sc)
         self.reaper = threading.Thread(target=self._reap_loop, name="io_uring-cq", daemon=True)
         self.reaper.start()
 
@@ -140,18 +149,24 @@ class IoUringDriver(Driver):
                             job.status, job.error = (res, 0) if res >= 0 else (-1, spec_errno(-res) or _EINVAL)
                             if job in self.jobs.get(job.name, []):
                                 self.done.append(job)
+                            if self.notes.wants(job.name):
+                                self.notes.job(job.name)  # this CQE is the request's notification
+                            if job.note is not None:
+                                job.note.done()
                     self.cv.notify_all()
 
     def _data(self, name: str) -> bytearray:
         return bytearray([0xA0 + self.sc.aiocb_index.get(name, 0) % 64]) * max(0, self.sc.aiocbs[name].nbytes)
 
-    def _submit(self, name: str, op: Op, fd: int) -> _Job | None:
+    def _submit(self, name: str, op: Op, fd: int, note: ListNote | None = None) -> _Job | None:
         """Queue one request; None when the adapter rejects it (negative offset)."""
         acb = self.sc.aiocbs[name]
         if op in (Op.LIO_READ, Op.LIO_WRITE) and acb.offset < 0:
             return None
         buf = self._data(name) if op == Op.LIO_WRITE else bytearray(max(0, acb.nbytes))
-        job = _Job(next(self.ids), name, fd, buf)
+        job = _Job(next(self.ids), name, fd, buf, op=op, note=note)
+        if note is not None:
+            note.add()
         with self.lock:
             self.by_id[job.ident] = job
             self.jobs.setdefault(name, []).append(job)
@@ -172,11 +187,15 @@ class IoUringDriver(Driver):
             self.done.append(job)
         return job
 
-    def _reap(self, job: _Job) -> tuple[int, object]:
+    def _reap(self, job: _Job) -> tuple:
         self.jobs[job.name].remove(job)
         if job in self.done:
             self.done.remove(job)
-        return job.error, (job.status, job.name)
+        data = bytes(job.buf[:job.status]) if job.op == Op.LIO_READ and job.status >= 0 else None
+        return job.error, (job.status, job.name), data
+
+    def notifications(self) -> Notifications:
+        return self.notes.result()
 
     # -- calls ------------------------------------------------------------------------------
     def call(self, call: Call) -> tuple[int, object]:
@@ -208,15 +227,18 @@ class IoUringDriver(Driver):
         if call.mode not in ("LIO_WAIT", "LIO_NOWAIT"):
             return _EINVAL, None
         jobs, failed = [], False
+        note = self.notes.open_list(call)
         for e in call.entries:
             if e.aiocb is None or e.op == Op.LIO_NOP:
                 continue
             fd = self.ws.fd(self.sc.aiocbs[e.aiocb].fd)
-            job = self._submit(e.aiocb, e.op, fd)
+            job = self._submit(e.aiocb, e.op, fd, note)
             if job is None:
                 failed = True
                 job = self._failed_entry(e.aiocb, fd, _EINVAL)
             jobs.append(job)
+        if note is not None:
+            note.close()
         if call.mode == "LIO_WAIT":
             with self.cv:
                 self.cv.wait_for(lambda: all(j.done for j in jobs))
@@ -286,6 +308,7 @@ class IoUringAdapter(DriverAdapter):
     name = "io_uring"
     description = "Linux io_uring through the liburing Python binding (read/write/fsync/async-cancel), in-process"
     driver_cls = IoUringDriver
+    sigevs = frozenset({Sigev.NONE, Sigev.SIGNAL})  # SIGNAL: the request's CQE
 
     def __init__(self) -> None:
         why = available()

@@ -24,6 +24,13 @@ Nothing is checked at submission (errors are reported at completion, as with fut
 entry and fails with EIO if one failed, ``aio_waitcomplete`` takes the oldest finished request.
 Process exit waits for every request and for the pool (a "cancelled" write that still runs
 lands before the files are read).
+
+Notifications: the request's asyncio future (task) done callback, for an aiocb with ``sigev =
+"SIGNAL"`` (it runs when the future is cancelled too); ``lio_listio(LIO_NOWAIT, ..., SIGNAL)``
+fires once when its last entry's future is done.  KEVENT: unsupported.  A reaped read hands back
+the bytes it read.  aiofiles on a pipe: the workspace's FIFO is non-blocking, so a read with
+nothing in the pipe gets ``None`` from the raw file object (and a write to a full pipe too): the
+adapter reports EAGAIN, as ``read(2)`` says and as glibc's fallback to ``read`` reports it.
 """
 
 from __future__ import annotations
@@ -35,11 +42,12 @@ import threading
 from collections import deque
 from dataclasses import dataclass, field
 
-from ...spec.constants import AIO_ALLDONE, AIO_CANCELED, AIO_NOTCANCELED, Errno, FileKind, Op
+from ...spec.constants import AIO_ALLDONE, AIO_CANCELED, AIO_NOTCANCELED, Errno, FileKind, Op, Sigev
 from ...spec.scenario import Call, Scenario
-from ..observation import combine_cancel, spec_errno
+from ..observation import Notifications, combine_cancel, spec_errno
 from .base import TIMED, Driver, DriverAdapter, Workspace
-from .futures import FutureJobs, _io
+from .futures import FutureJobs, IoResult, _io
+from .notes import ListNote, Notes
 
 _EINVAL, _EINPROGRESS, _ECANCELED = int(Errno.EINVAL), int(Errno.EINPROGRESS), int(Errno.ECANCELED)
 
@@ -69,6 +77,7 @@ class _AsyncDriver(FutureJobs, Driver):
         self.jobs: dict[str, list[_Job]] = {}  # aiocb -> submitted, not yet reaped (touched on the loop only)
         self.done: deque[_Job] = deque()
         self.all: list[_Job] = []
+        self.notes = Notes(sc)
         self._on_loop(self._setup())
 
     lib = "asyncio"
@@ -93,15 +102,24 @@ class _AsyncDriver(FutureJobs, Driver):
     def call(self, call: Call) -> tuple[int, object]:
         return self._on_loop(self._call(call))  # type: ignore[return-value]
 
-    def _submit(self, name: str, op: Op, fd: int) -> _Job:
+    def _submit(self, name: str, op: Op, fd: int, note: ListNote | None = None) -> _Job:
         acb = self.sc.aiocbs[name]
         data = bytes([0xA0 + self.sc.aiocb_index.get(name, 0) % 64]) * max(0, acb.nbytes) if op == Op.LIO_WRITE else b""
         job = _Job(name, fd, None)  # type: ignore[arg-type]
+        if note is not None:
+            note.add()
         job.future = self._start(job, op, acb.nbytes, acb.offset, data)
         job.future.add_done_callback(lambda _f: self._finished(job))
+        if self.notes.wants(name):  # the request's notification: its future's done callback
+            job.future.add_done_callback(lambda _f: self.notes.job(name))
+        if note is not None:
+            job.future.add_done_callback(lambda _f: note.done())
         self.jobs.setdefault(name, []).append(job)
         self.all.append(job)
         return job
+
+    def notifications(self) -> Notifications:
+        return self.notes.result()
 
     def _finished(self, job: _Job) -> None:
         if job in self.jobs.get(job.name, []):
@@ -116,8 +134,11 @@ class _AsyncDriver(FutureJobs, Driver):
         if k == "lio_listio":
             if call.mode not in ("LIO_WAIT", "LIO_NOWAIT"):
                 return _EINVAL, None
-            jobs = [self._submit(e.aiocb, e.op, self.ws.fd(self.sc.aiocbs[e.aiocb].fd))
+            note = self.notes.open_list(call)
+            jobs = [self._submit(e.aiocb, e.op, self.ws.fd(self.sc.aiocbs[e.aiocb].fd), note)
                     for e in call.entries if e.aiocb is not None and e.op != Op.LIO_NOP]
+            if note is not None:
+                note.close()
             if call.mode == "LIO_WAIT" and jobs:
                 await asyncio.wait([j.future for j in jobs])
                 if any(self._result(j)[1] for j in jobs):
@@ -174,6 +195,7 @@ class _AsyncDriver(FutureJobs, Driver):
             futs = [j.future for j in self.all]
             if futs:
                 await asyncio.wait(futs, timeout=timeout)
+            await asyncio.sleep(0)  # done callbacks (notifications) scheduled by the last completions
             await self._teardown()
 
         try:
@@ -212,11 +234,11 @@ class AiofilesDriver(_AsyncDriver):
         self.locks: dict[int, asyncio.Lock] = {}
         self.pipes = {self.ws.fd(n) for n, k in self.sc.files.items() if k == FileKind.PIPE}
 
-    async def _job(self, fd: int, op: Op, n: int, off: int, data: bytes) -> tuple[int, int]:
+    async def _job(self, fd: int, op: Op, n: int, off: int, data: bytes) -> IoResult:
         try:
             if op == Op.LIO_SYNC:
                 await self._fsync(fd, loop=self.loop, executor=self.pool)
-                return 0, 0
+                return 0, 0, None
             lock = self.locks.setdefault(fd, asyncio.Lock())
             async with lock:
                 f = self.files.get(fd)
@@ -226,14 +248,17 @@ class AiofilesDriver(_AsyncDriver):
                 if fd not in self.pipes:
                     await f.seek(off)
                 if op == Op.LIO_READ:
-                    return len(await f.read(n)), 0
+                    got = await f.read(n)
+                    # a raw file object on a non-blocking descriptor returns None for EAGAIN (empty FIFO)
+                    return (-1, int(Errno.EAGAIN), None) if got is None else (len(got), 0, got)
                 if op == Op.LIO_WRITE:
-                    return await f.write(data), 0
-            return -1, _EINVAL
+                    put = await f.write(data)
+                    return (-1, int(Errno.EAGAIN), None) if put is None else (put, 0, None)
+            return -1, _EINVAL, None
         except OSError as e:
-            return -1, spec_errno(e.errno or 0) or _EINVAL
+            return -1, spec_errno(e.errno or 0) or _EINVAL, None
         except (ValueError, OverflowError):
-            return -1, _EINVAL
+            return -1, _EINVAL, None
 
     def _start(self, job: _Job, op: Op, n: int, off: int, data: bytes) -> asyncio.Future:
         return self.loop.create_task(self._job(job.fd, op, n, off, data))
@@ -257,19 +282,19 @@ class AnyioDriver(_AsyncDriver):
         self.limiter = anyio.CapacityLimiter(max(1, self.sc.daemons))
         self.flag = threading.Lock()
 
-    def _work(self, job: _Job, op: Op, n: int, off: int, data: bytes) -> tuple[int, int] | None:
+    def _work(self, job: _Job, op: Op, n: int, off: int, data: bytes) -> IoResult | None:
         with self.flag:
             if job.cancelled:
                 return None  # the cancel won the race against the thread start
             job.started.set()
         return _io(op, job.fd, n, off, data)
 
-    async def _job(self, job: _Job, op: Op, n: int, off: int, data: bytes) -> tuple[int, int]:
+    async def _job(self, job: _Job, op: Op, n: int, off: int, data: bytes) -> IoResult:
         with job.scope:  # type: ignore[attr-defined]
             res = await self._anyio.to_thread.run_sync(self._work, job, op, n, off, data, limiter=self.limiter)
             if res is not None:
                 return res
-        return -1, _ECANCELED  # cancelled while waiting for a thread, or before its I/O started
+        return -1, _ECANCELED, None  # cancelled while waiting for a thread, or before its I/O started
 
     def _start(self, job: _Job, op: Op, n: int, off: int, data: bytes) -> asyncio.Future:
         job.scope = self._anyio.CancelScope()
@@ -286,20 +311,22 @@ class AnyioDriver(_AsyncDriver):
     def _done(self, job: _Job) -> bool:
         return job.cancelled or job.future.done()  # cancelled: final at once, its task just has not ended yet
 
-    def _result(self, job: _Job) -> tuple[int, int]:  # type: ignore[override]
-        return (-1, _ECANCELED) if job.cancelled else job.future.result()
+    def _outcome(self, job: _Job) -> IoResult:  # type: ignore[override]
+        return (-1, _ECANCELED, None) if job.cancelled else job.future.result()
 
 
 class AsyncioAdapter(DriverAdapter):
     name = "asyncio"
     description = "asyncio loop.run_in_executor (os.pread/os.pwrite/os.fsync), future.cancel(), in-process"
     driver_cls = AsyncioDriver
+    sigevs = frozenset({Sigev.NONE, Sigev.SIGNAL})  # SIGNAL: the future's done callback
 
 
 class AiofilesAdapter(DriverAdapter):
     name = "aiofiles"
     description = "aiofiles file objects (seek + read/write on the executor), task.cancel(), in-process"
     driver_cls = AiofilesDriver
+    sigevs = frozenset({Sigev.NONE, Sigev.SIGNAL})
 
     def __init__(self) -> None:
         import aiofiles  # noqa: F401 - ImportError: not installed (pip install 'aiospec[conform]')
@@ -309,6 +336,7 @@ class AnyioAdapter(DriverAdapter):
     name = "anyio"
     description = "anyio.to_thread.run_sync with a CapacityLimiter, CancelScope per request, in-process"
     driver_cls = AnyioDriver
+    sigevs = frozenset({Sigev.NONE, Sigev.SIGNAL})
 
     def __init__(self) -> None:
         import anyio  # noqa: F401 - ImportError: not installed (pip install 'aiospec[conform]')

@@ -7,12 +7,21 @@
  * and produced by the harness, so the JSON reader below is deliberately tiny (objects, arrays,
  * strings without unicode escapes, integers, null, true, false).
  *
+ * Protocol 2: an aiocb with "sigev": "SIGNAL" and a lio_listio with "sigev": "SIGNAL" are
+ * submitted with SIGEV_SIGNAL, the real-time signal NOTE_SIG and sival_int = the aiocb's index
+ * (>= 0) or -(lio + 1).  NOTE_SIG is blocked from the start (glibc's AIO threads block every
+ * signal), so the signals stay queued on the process; before every answer, and at exit once
+ * nothing is in progress, the queue is drained with sigtimedwait and each signal becomes an
+ * event line {"event":"notify","aiocb":NAME} or {"event":"notify","lio":K}.  A reaped read
+ * answers with "data": the hex of the bytes it read.
+ *
  * Build: cc -O2 -o aio_protocol aio_protocol.c -lrt
  */
 #define _GNU_SOURCE
 #include <aio.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -108,8 +117,10 @@ static long long num(J *o, const char *k, long long d) { J *v = get(o, k); retur
 #define MAXN 64
 static struct { char name[64]; int fd; char path[4096]; } fds[MAXN];
 static int nfds;
-static struct { char name[64]; struct aiocb cb; char *buf; size_t cap; int submitted; } cbs[MAXN];
+static struct { char name[64]; struct aiocb cb; char *buf; size_t cap; int submitted; int is_read; } cbs[MAXN];
 static int ncbs;
+#define NOTE_SIG (SIGRTMIN + 1) /* the completion notification of SIGEV_SIGNAL requests and lists */
+static sigset_t note_set;
 
 static int fd_of(const char *name) {
     for (int i = 0; name && i < nfds; i++) if (!strcmp(fds[i].name, name)) return fds[i].fd;
@@ -143,9 +154,27 @@ static struct aiocb *setup(J *r, int *idx) {
     cb->aio_offset = (off_t)num(r, "offset", 0);
     cb->aio_nbytes = n;
     cb->aio_buf = cbs[i].buf;
+    memset(&cb->aio_sigevent, 0, sizeof cb->aio_sigevent);
     cb->aio_sigevent.sigev_notify = SIGEV_NONE;
+    const char *sev = str(r, "sigev");
+    if (sev && !strcmp(sev, "SIGNAL")) {
+        cb->aio_sigevent.sigev_notify = SIGEV_SIGNAL;
+        cb->aio_sigevent.sigev_signo = NOTE_SIG;
+        cb->aio_sigevent.sigev_value.sival_int = i;
+    }
     if (idx) *idx = i;
     return cb;
+}
+
+/* Every notification queued so far, as event lines (before an answer: the harness counts them). */
+static void drain_notes(void) {
+    siginfo_t info;
+    struct timespec zero = {0, 0};
+    while (sigtimedwait(&note_set, &info, &zero) > 0) {
+        int v = info.si_value.sival_int;
+        if (v >= 0 && v < ncbs) printf("{\"event\":\"notify\",\"aiocb\":\"%s\"}\n", cbs[v].name);
+        else if (v < 0) printf("{\"event\":\"notify\",\"lio\":%d}\n", -v - 1);
+    }
 }
 
 /* ---- answers --------------------------------------------------------------------------------- */
@@ -168,6 +197,7 @@ static void say_errno(const char *key, int e) {
 }
 
 static void answer(int err, const char *retval_json) {
+    drain_notes();
     printf("{");
     say_errno("errno", err);
     printf(",\"retval\":%s}\n", retval_json ? retval_json : "null");
@@ -188,8 +218,9 @@ static void do_request(J *r) {
     char buf[128];
     if (!op) { printf("{\"error\":\"no op\"}\n"); fflush(stdout); return; }
     if (!strcmp(op, "hello")) {
-        printf("{\"protocol\":1,\"name\":\"aio_protocol.c (system <aio.h>)\",\"calls\":[\"aio_read\",\"aio_write\","
-               "\"aio_fsync\",\"lio_listio\",\"aio_cancel\",\"aio_error\",\"aio_return\",\"aio_suspend\"]}\n");
+        printf("{\"protocol\":2,\"name\":\"aio_protocol.c (system <aio.h>)\",\"calls\":[\"aio_read\",\"aio_write\","
+               "\"aio_fsync\",\"lio_listio\",\"aio_cancel\",\"aio_error\",\"aio_return\",\"aio_suspend\"],"
+               "\"notifications\":[\"SIGNAL\"]}\n");
         fflush(stdout);
         return;
     }
@@ -221,6 +252,7 @@ static void do_request(J *r) {
             rc = aio_fsync(m && !strcmp(m, "O_DSYNC") ? O_DSYNC : O_SYNC, cb);
         }
         cbs[i].submitted = 1;
+        cbs[i].is_read = op[4] == 'r';
         answer(rc == -1 ? errno : 0, NULL);
         return;
     }
@@ -238,12 +270,22 @@ static void do_request(J *r) {
             cb->aio_lio_opcode = !oc ? -1 : !strcmp(oc, "LIO_READ") ? LIO_READ : !strcmp(oc, "LIO_WRITE") ? LIO_WRITE
                                  : !strcmp(oc, "LIO_NOP") ? LIO_NOP : 99;
             cbs[i].submitted = 1;
+            cbs[i].is_read = cb->aio_lio_opcode == LIO_READ;
             arr[k] = cb;
         }
         const char *m = str(r, "mode");
         int mode = !m ? 77 : !strcmp(m, "LIO_WAIT") ? LIO_WAIT : !strcmp(m, "LIO_NOWAIT") ? LIO_NOWAIT : 77;
+        struct sigevent sev, *sevp = NULL;
+        const char *sn = str(r, "sigev");
+        if (sn && !strcmp(sn, "SIGNAL")) { /* the list notification */
+            memset(&sev, 0, sizeof sev);
+            sev.sigev_notify = SIGEV_SIGNAL;
+            sev.sigev_signo = NOTE_SIG;
+            sev.sigev_value.sival_int = -(int)num(r, "lio", 0) - 1;
+            sevp = &sev;
+        }
         errno = 0;
-        int rc = lio_listio(mode, arr, n, NULL);
+        int rc = lio_listio(mode, arr, n, sevp);
         answer(rc == -1 ? errno : 0, NULL);
         return;
     }
@@ -276,6 +318,14 @@ static void do_request(J *r) {
            FreeBSD's aio_return does; -1 with errno set means nothing was reaped. */
         if (rv == -1 && e > 0 && e != EINPROGRESS) { answer(e, "-1"); return; }
         if (rv == -1 && errno) { answer(errno, NULL); return; }
+        if (rv >= 0 && cbs[i].is_read && (size_t)rv <= cbs[i].cap) { /* the bytes the read returned */
+            drain_notes();
+            printf("{\"errno\":0,\"retval\":%zd,\"data\":\"", rv);
+            for (ssize_t b = 0; b < rv; b++) printf("%02x", (unsigned char)cbs[i].buf[b]);
+            printf("\"}\n");
+            fflush(stdout);
+            return;
+        }
         snprintf(buf, sizeof buf, "%zd", rv);
         answer(0, buf);
         return;
@@ -302,6 +352,7 @@ static void do_request(J *r) {
                 aio_suspend(one, 1, NULL);
             }
         }
+        drain_notes(); /* every request is done: every notification is queued */
         printf("{\"files\":{");
         int first = 1;
         for (int k = 0; k < nfds; k++) {
@@ -327,6 +378,9 @@ static void do_request(J *r) {
 }
 
 int main(void) {
+    sigemptyset(&note_set);
+    sigaddset(&note_set, NOTE_SIG);
+    sigprocmask(SIG_BLOCK, &note_set, NULL); /* before any AIO thread exists; they inherit nothing else */
     size_t cap = 0;
     char *line = NULL;
     ssize_t n;
