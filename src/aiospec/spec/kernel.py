@@ -24,7 +24,7 @@ from .constants import (
     Op,
     Sigev,
 )
-from .state import View
+from .state import View, ite, member
 from .variables import G, J, K, L, Q, T
 
 CALLBACK = -2  # aio_cancel_job dropped the lock to run a cancel callback
@@ -32,9 +32,9 @@ CALLBACK = -2  # aio_cancel_job dropped the lock to run a cancel callback
 
 def wakeup_channel(v: View) -> None:
     """wakeup(&p->p_aioinfo): every thread asleep on the per-process channel is woken."""
+    sleeping = _sleep_pcs()
     for act in v.actors:
-        if act[T.WOKEN] == 0 and _sleeping(act):
-            act[T.WOKEN] = 1
+        act[T.WOKEN] = ite(member(act[T.PC], sleeping), 1, act[T.WOKEN])
 
 
 def sleep_on_aioinfo(v: View, a: int, label_name: str) -> None:
@@ -46,11 +46,16 @@ def sleep_on_aioinfo(v: View, a: int, label_name: str) -> None:
     v.actors[a][T.PC] = pc(label_name)
 
 
-def _sleeping(act: list) -> bool:
-    from .actions import LABELS
+_SLEEP_PCS: list[frozenset] = []
 
-    p = act[T.PC]
-    return p >= 0 and LABELS[p].sleeps
+
+def _sleep_pcs() -> frozenset:
+    """Program counters of the labels where a thread sleeps on the channel."""
+    if not _SLEEP_PCS:
+        from .actions import LABELS
+
+        _SLEEP_PCS.append(frozenset(lb.index for lb in LABELS if lb.sleeps))
+    return _SLEEP_PCS[0]
 
 
 def post_lio(v: View, lj: int) -> None:

@@ -49,6 +49,8 @@ class Model:
         self._job_names = [s.aiocb if sum(1 for o in sc.slots if o.aiocb == s.aiocb) == 1 else f"{s.aiocb}#{s.index}"
                            for s in sc.slots]
         self._kaio_labels = frozenset(lb.index for lb in LABELS if "kaio" in lb.lock)
+        self._actors = self.actors()
+        self.View = View  # the symbolic encoder runs the same bodies on its own View
 
     # -- naming ------------------------------------------------------------------------
     def actor_name(self, actor: Actor) -> str:
@@ -77,38 +79,46 @@ class Model:
             s = s + (tuple(() for _ in range(self.n_actors)),)
         return s
 
+    def actors(self) -> list[Actor]:
+        """Everyone who can take a step: threads (and the exit), daemons, the sync task, bio completions."""
+        return ([Actor(KIND_THREAD, a) for a in range(self.n_actors)] +
+                [Actor(KIND_DAEMON, d) for d in range(self.sc.daemons)] + [Actor(KIND_TASK, 0)] +
+                [Actor(KIND_BIO, j) for j in range(len(self.sc.slots))])
+
     def enabled(self, s: State) -> Iterator[tuple[Actor, Label, object]]:
+        for actor in self._actors:
+            yield from self.enabled_for(s, actor)
+
+    def enabled_for(self, s: State, actor: Actor) -> Iterator[tuple[Actor, Label, object]]:
+        """The steps one actor can take in s: its program counter names the label, the label's choices
+        say whether (and how) it is enabled."""
         leaked = s[S_KI][K.LEAKED]
-        for a, act in enumerate(s[S_ACTORS]):
-            p = act[T.PC]
+        kind, i = actor
+        if kind == KIND_BIO:
+            if leaked:
+                return
+            b = s[S_JOBS][i][J.BIO]
+            if b == 1 or b == 2:
+                lb = BY_NAME["BIO_DONE"] if b == 1 else BY_NAME["BIO_COMPLETE"]
+                for c in (lb.choices(s, i, self) if lb.choices else (None,)):
+                    yield actor, lb, c
+            return
+        if kind == KIND_THREAD:
+            p = s[S_ACTORS][i][T.PC]
             if p == DONE:
-                continue
-            lb = LABELS[p]
-            if leaked and p in self._kaio_labels:
-                continue  # blocked on the kaio_mtx that RTEMS never released
-            for c in (lb.choices(s, a, self) if lb.choices else (None,)):
-                yield Actor(KIND_THREAD, a), lb, c
-        for d, dm in enumerate(s[S_DAEMONS]):
-            lb = LABELS[dm[DM.PC]]
-            if leaked and dm[DM.PC] in self._kaio_labels:
-                continue
-            for c in (lb.choices(s, d, self) if lb.choices else (None,)):
-                yield Actor(KIND_DAEMON, d), lb, c
-        g = s[S_GLOB]
-        lb = LABELS[g[G.TASK_PC]]
-        if not (leaked and g[G.TASK_PC] in self._kaio_labels):
-            for c in (lb.choices(s, 0, self) if lb.choices else (None,)):
-                yield Actor(KIND_TASK, 0), lb, c
-        if not leaked:
-            for j, job in enumerate(s[S_JOBS]):
-                b = job[J.BIO]
-                if b == 1 or b == 2:
-                    lb = BY_NAME["BIO_DONE"] if b == 1 else BY_NAME["BIO_COMPLETE"]
-                    for c in (lb.choices(s, j, self) if lb.choices else (None,)):
-                        yield Actor(KIND_BIO, j), lb, c
+                return
+        elif kind == KIND_DAEMON:
+            p = s[S_DAEMONS][i][DM.PC]
+        else:
+            p = s[S_GLOB][G.TASK_PC]
+        lb = LABELS[p]
+        if leaked and p in self._kaio_labels:
+            return  # blocked on the kaio_mtx that RTEMS never released
+        for c in (lb.choices(s, i, self) if lb.choices else (None,)):
+            yield actor, lb, c
 
     def step(self, s: State, actor: Actor, lb: Label, choice: object, canonical: bool = True) -> Transition:
-        v = View(s, self.sc)
+        v = self.View(s, self.sc)
         body = self.mutations.get(lb.name, lb.body)
         try:
             body(v, actor.index, choice)

@@ -55,7 +55,8 @@ def finish_call(v: View, a: int, result: int, retval: object = None) -> None:
     act = v.actors[a]
     call = call_of(v, a)
     v.emit("return", a, (act[T.CALL], call.kind, result), retval)
-    v.observe(a, (call.text, int(result), retval if not isinstance(retval, int) else int(retval)))
+    if v.recording:
+        v.observe(a, (call.text, int(result), retval if not isinstance(retval, int) else int(retval)))
     calls = calls_of(v, a)
     act[T.CALL] += 1
     act[T.A], act[T.B], act[T.C], act[T.D], act[T.E], act[T.WOKEN] = -1, -1, 0, 0, 0, 0

@@ -26,6 +26,18 @@ class Event(NamedTuple):
 # kinds of Event that stop the path: the kernel would have panicked or touched freed memory
 HALTING = frozenset({"kassert", "panic", "uaf", "stale", "nullki"})
 
+def ite(c: object, a: object, b: object) -> object:
+    """``a if c else b`` that a symbolic condition can keep as a term instead of forking."""
+    f = getattr(c, "ite", None)
+    return f(a, b) if f is not None else (a if c else b)
+
+
+def member(x: object, values: frozenset | tuple) -> object:
+    """``x in values`` that a symbolic x can keep as one condition instead of one fork per value."""
+    f = getattr(x, "member", None)
+    return f(values) if f is not None else x in values
+
+
 class Halt(Exception):
     """Raised inside a step when it emits a halting event."""
 
@@ -99,6 +111,11 @@ class View:
     glob = property(lambda self: self._flat(S_GLOB))
     actors = property(lambda self: self._nested(S_ACTORS))
     daemons = property(lambda self: self._nested(S_DAEMONS))
+
+    @property
+    def recording(self) -> bool:
+        """Whether this run keeps each thread's results (conformance); cheap to ask first."""
+        return len(self._s) > S_HISTORY
 
     def observe(self, a: int, entry: tuple) -> None:
         """Append a call's observable result to thread a's history, if the run records one."""
