@@ -29,7 +29,7 @@ from .constants import (
     Op,
     Sigev,
 )
-from .state import S_ACTORS, S_DAEMONS, S_GLOB, S_JOBS, S_KI, S_LIOS, S_LISTS
+from .state import member, S_ACTORS, S_DAEMONS, S_GLOB, S_JOBS, S_KI, S_LIOS, S_LISTS
 from .variables import DM, G, J, K, L, Q, T
 
 
@@ -97,7 +97,7 @@ class Ctx:
 
 def _freeing(ctx: Ctx, s, j: int) -> bool:
     """Job j is between aio_free_entry's bookkeeping and its free."""
-    return any(act[T.PC] in ctx.free_tail_pcs and act[T.A] == j for act in s[S_ACTORS])
+    return any(member(act[T.PC], ctx.free_tail_pcs) and act[T.A] == j for act in s[S_ACTORS])
 
 
 def _lio_extra(ctx: Ctx, s, lj: int) -> int:
@@ -198,7 +198,7 @@ def _d10(ctx, s):
         if jobs[j][J.CANCEL_FN] != CancelFn.NULL:
             return f"job {nm(j)} on kaio_syncready with a cancel function"
     for dm in s[S_DAEMONS]:
-        if dm[DM.PC] in ctx.running_pcs and dm[DM.PC] != pc("D_RELEASE") and jobs[dm[DM.JOB]][J.CANCEL_FN]:
+        if member(dm[DM.PC], ctx.running_pcs) and dm[DM.PC] != pc("D_RELEASE") and jobs[dm[DM.JOB]][J.CANCEL_FN]:
             return f"job {nm(dm[DM.JOB])} runs in a daemon with a cancel function"
     for j, job in enumerate(jobs):
         if job[J.BIO] in (1, 2) and job[J.CANCEL_FN]:
@@ -210,7 +210,7 @@ def _d10(ctx, s):
       "0 <= it <= max_aio_per_proc", "14 D11")
 def _d11(ctx, s):
     active = s[S_KI][K.ACTIVE]
-    running = sum(1 for dm in s[S_DAEMONS] if dm[DM.PC] in ctx.running_pcs)
+    running = sum(1 for dm in s[S_DAEMONS] if member(dm[DM.PC], ctx.running_pcs))
     if active != running or not 0 <= active <= ctx.sc.limits.max_aio_per_proc:
         return f"kaio_active_count={active}, daemons holding a job={running}"
     return None

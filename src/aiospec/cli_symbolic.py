@@ -1,0 +1,135 @@
+"""``aiospec bmc`` and ``aiospec prove``: the z3 encoding of the same spec (checker/symbolic/)."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import click
+from rich.markup import escape
+from rich.table import Table
+
+
+def _props(names: tuple[str, ...]):
+    from .spec.properties import PROPERTIES
+
+    if not names:
+        return None
+    known = {p.name: p for p in PROPERTIES}
+    bad = [n for n in names if n not in known and n != "DEADLOCK"]
+    if bad:
+        raise click.BadParameter(f"unknown propert{'y' if len(bad) == 1 else 'ies'}: {', '.join(bad)} "
+                                 "(see `aiospec properties`)", param_hint="--prop")
+    return [known[n] for n in names if n in known]
+
+
+@click.command()
+@click.argument("scenario")
+@click.option("--depth", "-k", type=click.IntRange(min=0), default=10, show_default=True,
+              help="Steps to unroll.")
+@click.option("--profile", type=click.Choice(["freebsd", "rtems"]), default=None)
+@click.option("--prop", "prop_names", multiple=True, help="Only these properties (repeatable).")
+@click.option("--mutant", default=None, help="Check a mutant of the catalogue instead of the faithful spec.")
+@click.option("--trace-out", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Write each counterexample (ITF, JSON, text, Mermaid) into this directory.")
+def bmc(scenario: str, depth: int, profile: str | None, prop_names: tuple[str, ...], mutant: str | None,
+        trace_out: Path | None) -> None:
+    """Bounded model checking with z3: any property violated within DEPTH steps of SCENARIO."""
+    from .checker.mutants import MUTANTS, applied, model_for
+    from .checker.symbolic.bmc import bmc as run_bmc
+    from .checker.trace import format_trace, replay
+    from .cli import _load, err, out
+    from .cli_trace import write_trace_files
+
+    sc = _load(scenario, profile)
+    if mutant is not None and mutant not in MUTANTS:
+        err.print(f"[red]error:[/] unknown mutant {escape(mutant)!r} (see `aiospec mutants`)")
+        sys.exit(2)
+    mu = MUTANTS.get(mutant) if mutant else None
+    props = _props(prop_names)
+    t0 = time.perf_counter()
+    with applied(mu):
+        model = model_for(sc, mu)
+        with err.status(f"encoding {sc.name} ...") if err.is_terminal else _null():
+            res = run_bmc(model, depth, props)
+        out.print(f"[bold]aiospec bmc {escape(sc.name)}[/] --depth {depth}"
+                  f"{' (mutant ' + escape(mutant) + ')' if mutant else ''}: {res.paths:,} symbolic paths, "
+                  f"{res.updates:,} guarded updates, encoded in {res.encode_seconds:.1f}s, "
+                  f"solved in {res.solve_seconds:.1f}s")
+        for name, v in sorted(res.violations.items(), key=lambda kv: kv[1].depth):
+            tr = replay(model, v.path, name, v.message)
+            out.print()
+            out.print(format_trace(tr), markup=False)
+            if trace_out:
+                trace_out.mkdir(parents=True, exist_ok=True)
+                write_trace_files(model, tr, trace_out, f"{sc.name}.bmc.{name}")
+    out.print()
+    if res.violations:
+        out.print(f"[bold red]violated within {depth} steps[/]: " +
+                  ", ".join(f"{n} ({v.depth} steps)" for n, v in sorted(res.violations.items())))
+    else:
+        out.print(f"[green]no property violated within {depth} steps[/] ({time.perf_counter() - t0:.1f}s)")
+    sys.exit(1 if res.violations else 0)
+
+
+@click.command()
+@click.argument("scenario")
+@click.option("--profile", type=click.Choice(["freebsd", "rtems"]), default=None)
+@click.option("--prop", "prop_names", multiple=True, help="Only these properties (default: the per-job protocol "
+              "invariants A1, D2-D6, D9, D13, D14).")
+@click.option("--mutant", default=None, help="Prove on a mutant of the catalogue instead of the faithful spec.")
+@click.option("--bound", type=click.IntRange(min=0), default=0, show_default=True,
+              help="For what induction does not prove, also run BMC to this depth (0: skip).")
+def prove(scenario: str, profile: str | None, prop_names: tuple[str, ...], mutant: str | None, bound: int) -> None:
+    """Prove properties of SCENARIO for every depth, by induction with z3 (Houdini strengthening)."""
+    from .checker.explore import Explorer
+    from .checker.mutants import MUTANTS, applied, model_for
+    from .checker.symbolic.bmc import bmc as run_bmc
+    from .checker.symbolic.prove import TARGETS
+    from .checker.symbolic.prove import prove as run_prove
+    from .cli import _load, err, out
+
+    sc = _load(scenario, profile)
+    if mutant is not None and mutant not in MUTANTS:
+        err.print(f"[red]error:[/] unknown mutant {escape(mutant)!r} (see `aiospec mutants`)")
+        sys.exit(2)
+    props = _props(prop_names)
+    targets = tuple(p.name for p in props) if props else TARGETS
+    mu = MUTANTS.get(mutant) if mutant else None
+    with applied(mu):
+        model = model_for(sc, mu)
+        ex = Explorer(model, max_states=2_000_000)
+        ex.run()  # reachable states: to say whether a counterexample to induction is reachable
+        with err.status(f"proving on {sc.name} ...") if err.is_terminal else _null():
+            rep = run_prove(model, targets, reachable=set(ex.seen))
+        bounded = {}
+        if bound and any(r.result != "proved" for r in rep.results):
+            bres = run_bmc(model, bound, [p for p in (props or []) if p] or None)
+            bounded = bres.violations
+    out.print(f"[bold]aiospec prove {escape(sc.name)}[/]{' (mutant ' + escape(mutant) + ')' if mutant else ''}: "
+              f"inductive lemmas {', '.join(rep.lemmas) or 'none'}")
+    if rep.dropped:
+        out.print(f"not inductive on their own (dropped): {', '.join(rep.dropped)}", markup=False)
+    t = Table(show_edge=False)
+    for col in ("property", "method", "result", "solver s", "detail"):
+        t.add_column(col)
+    failed = 0
+    for r in rep.results:
+        method, result = r.method, r.result
+        if result != "proved" and bound:
+            method += f"; bounded {bound}"
+            result += f"; {'violated' if r.prop in bounded else 'holds'} within {bound} steps"
+        failed += r.result != "proved"
+        colour = "green" if r.result == "proved" else "yellow"
+        t.add_row(r.prop, method, f"[{colour}]{escape(result)}[/]", f"{r.seconds:.2f}", escape(r.detail))
+    out.print(t)
+    sys.exit(1 if failed else 0)
+
+
+class _null:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *a):
+        return False

@@ -1,0 +1,131 @@
+"""The z3 encoding of the spec: BMC agrees with the explicit checker, proofs hold and break."""
+
+from __future__ import annotations
+
+import pytest
+import z3
+from click.testing import CliRunner
+
+from aiospec.checker.explore import Explorer
+from aiospec.checker.mutants import MUTANTS, applied, model_for
+from aiospec.checker.symbolic.bmc import TYPE, bmc
+from aiospec.checker.symbolic.encode import encode
+from aiospec.checker.symbolic.layout import Layout
+from aiospec.checker.symbolic.lemmas import reachable_states
+from aiospec.checker.symbolic.prove import TARGETS, prove
+from aiospec.checker.trace import replay
+from aiospec.checker.symbolic.values import PathExplorer, SymInt
+from aiospec.cli import main
+from aiospec.spec.model import Model
+from aiospec.spec.scenario import load
+from aiospec.spec.variables import ALL_VARS
+
+
+@pytest.fixture(scope="module")
+def cancel_race():
+    m = Model(load("cancel-race"))
+    ex = Explorer(m)
+    res = ex.run()
+    return m, res, ex, encode(m)
+
+
+def test_path_explorer_forks_on_every_feasible_branch():
+    x, y = z3.BitVec("x", 8), z3.BitVec("y", 8)
+    pe = PathExplorer(8, [x >= 0, x < 3, y >= 0, y < 2])
+
+    def body(pe):
+        X, Y = SymInt(x, pe), SymInt(y, pe)
+        r = [10, 20, 30][X]  # indexing concretizes: one path per feasible value
+        if Y:
+            r += 1
+        return r
+
+    paths = pe.explore(body)
+    assert sorted(p.result for p in paths) == [10, 11, 20, 21, 30, 31]
+    assert sorted(p.result for p in pe.explore(body, given=y == 0)) == [10, 20, 30]
+    for p in paths:  # each guard pins the inputs that produce its result
+        s = z3.Solver()
+        s.add(p.guard, x >= 0, x < 3, y >= 0, y < 2)
+        assert s.check() == z3.sat
+        m = s.model()
+        assert [10, 20, 30][m.eval(x).as_long()] + m.eval(y).as_long() == p.result
+
+
+def test_every_variable_has_a_domain():
+    lay = Layout(Model(load("default")))
+    assert {(s.name.split("[")[0].split(".")[0]) for s in lay.slots}
+    assert len([v for v in ALL_VARS]) > 0 and all(s.lo <= s.hi for s in lay.slots)
+
+
+def _successors_from_encoding(enc, state):
+    lay = enc.layout
+    sub = list(zip(enc.xs, [z3.BitVecVal(v, lay.width) for v in lay.values(state)]))
+    got = set()
+    for u in enc.steps:
+        if z3.is_true(z3.simplify(z3.substitute(u.guard, *sub))):
+            post = None if u.halts else tuple(z3.simplify(z3.substitute(x, *sub)).as_signed_long() for x in u.post)
+            got.add((u.actor, u.label, u.option, post))
+    return got
+
+
+def test_encoding_agrees_with_the_explicit_model_on_reachable_states(cancel_race):
+    """From sampled reachable states, the encoding's enabled updates are exactly the explicit
+    steps (actor, label, option) and compute the same next state."""
+    m, res, ex, enc = cancel_race
+    states = reachable_states(m)
+    assert len(states) >= res.states  # the non-canonical space (one daemon here: the same)
+    for st in states[::7]:
+        want = set()
+        for a in m.actors():
+            for o, (_, lb, c) in enumerate(m.enabled_for(st, a)):
+                tr = m.step(st, a, lb, c, canonical=False)
+                want.add((a, lb.name, o, None if tr.halts else tuple(enc.layout.values(tr.target))))
+        assert _successors_from_encoding(enc, st) == want
+
+
+def test_bmc_agrees_with_the_explicit_checker(cancel_race):
+    """Below the shortest counterexample BMC finds nothing; at its depth, the same property."""
+    m, res, ex, enc = cancel_race
+    lengths = {n: len(ex.witness_path(w)) for n, w in res.violations.items()}
+    assert lengths == {"P-RETURN": 9}
+    r = bmc(m, 9, enc=enc)
+    assert set(r.violations) == {"P-RETURN"}
+    v = r.violations["P-RETURN"]
+    assert v.depth == 9 and "returned EINVAL" in v.message  # confirmed by replaying on the explicit model
+    tr = replay(m, v.path, "P-RETURN")
+    assert tr.steps[-1].label.name == "RETURN_FIND"
+
+
+def test_prove_every_target_on_the_faithful_spec(cancel_race):
+    m, res, ex, enc = cancel_race
+    rep = prove(m, enc=enc)
+    assert {r.prop: r.result for r in rep.results} == {t: "proved" for t in TARGETS}
+    assert "D7" in rep.lemmas and TYPE in rep.lemmas
+    assert any(x.startswith("lemma: ") for x in rep.lemmas)
+
+
+def test_a_mutant_breaks_a_proof_and_bmc_finds_it(tmp_path):
+    r = CliRunner().invoke(main, ["prove", "cancel-race", "--mutant", "daemon-completes-twice", "--prop", "A1"])
+    assert r.exit_code == 1, r.output
+    assert "not inductive" in r.output and "IS reachable" in r.output
+    r = CliRunner().invoke(main, ["bmc", "cancel-race", "--depth", "6", "--mutant", "daemon-completes-twice",
+                                  "--trace-out", str(tmp_path)])
+    assert r.exit_code == 1, r.output
+    assert "KASSERT: duplicate aio_complete" in r.output and "A1 (6 steps)" in r.output
+    assert (tmp_path / "cancel-race.bmc.A1.itf.json").exists()
+    mu = MUTANTS["daemon-completes-twice"]  # the explicit checker agrees on the depth
+    with applied(mu):
+        mm = model_for(load("cancel-race"), mu)
+        mres, mex = Explorer(mm).run(), None
+    assert "A1" in mres.violations
+
+
+def test_cli_bad_input():
+    for args, needle in ((["bmc", "cancel-race", "--prop", "NOPE"], "unknown property"),
+                         (["bmc", "cancel-race", "--mutant", "nope"], "unknown mutant"),
+                         (["prove", "cancel-race", "--mutant", "nope"], "unknown mutant"),
+                         (["bmc", "no-such-scenario"], "no-such-scenario"),
+                         (["bmc", "cancel-race", "--depth", "-1"], "-1")):
+        r = CliRunner().invoke(main, args)
+        assert r.exit_code == 2, (args, r.output)
+        assert needle in r.output and "Traceback" not in r.output
