@@ -38,6 +38,16 @@ def member(x: object, values: frozenset | tuple) -> object:
     return f(values) if f is not None else x in values
 
 
+def successor(lst: list, x: object) -> object:
+    """TAILQ_NEXT: the element after x on lst (x must be on it), -1 at the end.  A symbolic list
+    answers with one term instead of one fork per position."""
+    f = getattr(lst, "after", None)
+    if f is not None:
+        return f(x)
+    i = lst.index(x)
+    return lst[i + 1] if i + 1 < len(lst) else -1
+
+
 class Halt(Exception):
     """Raised inside a step when it emits a halting event."""
 
@@ -197,6 +207,5 @@ class View:
         for q in (Q.JOBQ, Q.DONE):
             lst = self.lists[q]
             if j in lst:
-                i = lst.index(j)
-                return lst[i + 1] if i + 1 < len(lst) else -1
+                return successor(lst, j)
         return None

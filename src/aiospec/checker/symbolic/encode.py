@@ -156,6 +156,20 @@ class _LazyList:
     def index(self, x) -> int:
         return self._m().index(x)
 
+    def after(self, x):
+        """The element after x (on the list), or -1: one term over the positions."""
+        if self.mat is not None:
+            i = self.mat.index(x)
+            return self.mat[i + 1] if i + 1 < len(self.mat) else -1
+        w = self.ex.width
+        xv = _bv(x, w)
+        acc = z3.BitVecVal(-1, w)
+        for i in range(len(self.el) - 1, -1, -1):
+            nxt = z3.If(self.ln > i + 1, self.el[i + 1], z3.BitVecVal(-1, w)) if i + 1 < len(self.el) else \
+                z3.BitVecVal(-1, w)
+            acc = z3.If(self.el[i] == xv, nxt, acc)
+        return _wrap(acc, self.ex)
+
     def pop(self, i: int = -1):
         if self.mat is None and i == 0:  # TAILQ_REMOVE of the head: symbolic like remove()
             head = self[0]
