@@ -52,6 +52,23 @@ def reachable_states(model: Model, limit: int = 300_000) -> list[State]:
     return order
 
 
+def show(slot, v: int) -> str:
+    """A value as the spec names it: labels for program counters, flag and errno names."""
+    from ...spec.actions import LABELS
+    from ...spec.constants import JOBFLAG_NAMES, Errno
+
+    if (slot.comp, slot.field) in {(S_ACTORS, T.PC), (S_DAEMONS, DM.PC), (S_GLOB, G.TASK_PC)}:
+        return "DONE" if v == -1 else LABELS[v].name if 0 <= v < len(LABELS) else str(v)
+    if (slot.comp, slot.field) == (S_JOBS, J.FLAGS):
+        return "|".join(n for b, n in JOBFLAG_NAMES.items() if v & b) or "0"
+    if (slot.comp, slot.field) == (S_JOBS, J.KERROR):
+        try:
+            return Errno(v).name
+        except ValueError:
+            return str(v)
+    return str(v)
+
+
 @dataclass(frozen=True)
 class Atom:
     text: str
@@ -69,17 +86,18 @@ def mine(model: Model, lay: Layout, states: list[State], xs: list[z3.BitVecRef])
         col = vals[:, i]
         lo, hi = int(col.min()), int(col.max())
         if lo == hi:
-            out.append((f"{slot.name} == {lo}", xs[i] == lo))
+            out.append((f"{slot.name} == {show(slot, lo)}", xs[i] == lo))
             continue
         seen = [int(v) for v in np.unique(col)]
         if len(seen) <= 16:  # the values it takes, not just their range (a pc skips most labels)
-            out.append((f"{slot.name} in {{{', '.join(map(str, seen))}}}", z3.Or(*[xs[i] == v for v in seen])))
+            out.append((f"{slot.name} in {{{', '.join(show(slot, v) for v in seen)}}}",
+                        z3.Or(*[xs[i] == v for v in seen])))
         else:
             out.append((f"{lo} <= {slot.name} <= {hi}", z3.And(xs[i] >= lo, xs[i] <= hi)))
         ctl = (slot.comp, slot.field) in CONTROL or (slot.comp == S_KI and (S_KI, -1) in CONTROL) \
             or (slot.comp == S_LISTS and slot.field == -1)
         for v in np.unique(col):
-            atoms.append(Atom(f"{slot.name} == {int(v)}", ctl))
+            atoms.append(Atom(f"{slot.name} == {show(slot, int(v))}", ctl))
             cols.append(col == v)
             forms.append(xs[i] == int(v))
     nj = len(model.sc.slots)
