@@ -212,6 +212,7 @@ class Engine(CancelMixin, KernelMixin):
             return int(Errno.EBADF)
         if not (stat.S_ISREG(m) or stat.S_ISDIR(m) or self.limits.enable_aio_unsafe):
             return int(Errno.EOPNOTSUPP)  # not "safe" for the daemons
+        job.stream = stat.S_ISFIFO(m) or stat.S_ISSOCK(m)  # fo_read/fo_write of a pipe ignore the offset
         if job.opcode in (Op.LIO_READ, Op.LIO_WRITE):
             return "SUB_SCHED"
         return "SUB_SYNC" if job.opcode == Op.LIO_SYNC else int(Errno.EINVAL)

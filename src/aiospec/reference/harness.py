@@ -1,8 +1,8 @@
 """Run a scenario of the spec on the engine, with real threads and real temporary files.
 
 Each scenario thread runs its calls on its own Python thread bound to the spec's thread
-index; fd names map to real descriptors (``regular``: a temporary file, ``pipe``: a pipe,
-``BADFD``: a descriptor number that is not open); aiocb names map to ``Aiocb`` objects.
+index; fd names map to real descriptors (``regular``: a temporary file, ``pipe``: a
+non-blocking FIFO, ``BADFD``: a descriptor number that is not open); aiocb names map to ``Aiocb`` objects.
 Thread indices, job slots (one per call site) and labels then line up with the model by
 construction, so the recorded trace can be checked against the same scenario.
 """
@@ -54,7 +54,12 @@ def _files(sc: Scenario, tmpdir: str) -> tuple[dict[str, int], list[int]]:
             fd = os.open(os.path.join(tmpdir, name), os.O_RDWR | os.O_CREAT, 0o600)
             os.pwrite(fd, bytes(range(256)) * (FILE_SIZE // 256), 0)
             opened.append(fd)
-        elif kind == FileKind.PIPE:  # a FIFO opened read-write: both directions pass fget
+        elif kind == FileKind.PIPE:
+            # A FIFO opened read-write (both directions pass fget) and non-blocking, as the
+            # conformance workspace opens it: the engines read() it (no offset), and a read on the
+            # empty pipe fails with EAGAIN rather than blocking its daemon, which with one daemon
+            # would also hold the write meant to fill it, and rundown (close) waits for a running
+            # read.  The model's pipe read does not block on an empty pipe either.
             path = os.path.join(tmpdir, name)
             os.mkfifo(path, 0o600)
             fd = os.open(path, os.O_RDWR | os.O_NONBLOCK)

@@ -10,6 +10,7 @@ for the whole step is what makes the recorded order a valid linearization.
 
 from __future__ import annotations
 
+import errno
 import os
 import queue
 import threading
@@ -355,9 +356,19 @@ class KernelMixin:
                 return -1, int(Errno.EFAULT)
             if mv.nbytes < n or (op == Op.LIO_READ and mv.readonly):
                 return -1, int(Errno.EFAULT)
+            if not job.stream:
+                try:
+                    if op == Op.LIO_READ:
+                        return os.preadv(job.fd, [mv[:n]], job.offset), 0
+                    return os.pwrite(job.fd, mv[:n], job.offset), 0
+                except OSError as e:
+                    if e.errno != errno.ESPIPE:
+                        raise
+                    job.stream = True  # not seekable after all: fall through to read/write
+            # a pipe's fo_read/fo_write: the offset is ignored (pread/pwrite fail with ESPIPE)
             if op == Op.LIO_READ:
-                return os.preadv(job.fd, [mv[:n]], job.offset), 0
-            return os.pwrite(job.fd, mv[:n], job.offset), 0
+                return os.readv(job.fd, [mv[:n]]), 0
+            return os.write(job.fd, mv[:n]), 0
         except OSError as e:
             return -1, host_errno(e.errno or 5)
 

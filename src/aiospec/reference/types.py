@@ -148,7 +148,7 @@ class Kaiocb:
     """``struct kaiocb``: one per accepted submission (L206-240)."""
 
     __slots__ = ("ujob", "opcode", "fd", "offset", "nbytes", "buffer", "notify", "jobflags", "cancel_fn",
-                 "handle_fn", "status", "error", "lio", "seqno", "jid", "pending", "freed", "tag")
+                 "handle_fn", "status", "error", "lio", "seqno", "jid", "pending", "freed", "tag", "stream")
 
     def __init__(self, ujob: Aiocb, opcode: Op, lio: "Lio | None"):
         self.ujob = ujob
@@ -165,6 +165,7 @@ class Kaiocb:
         self.pending = 0
         self.freed = False  # uma_zfree'd: any later use is a use after free in C
         self.tag: object = None  # the harness's job slot, for tests
+        self.stream = False  # a FIFO or socket (no offset): read/write instead of pread/pwrite
 
     def __repr__(self) -> str:
         return f"Kaiocb({self.ujob.name or hex(id(self.ujob))}, {Op(self.opcode).name}, flags={self.jobflags:#x})"

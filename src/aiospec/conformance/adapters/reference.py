@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import functools
 import os
+import stat
 import threading
 from collections import Counter
 from dataclasses import dataclass
@@ -49,7 +50,8 @@ class _ReadStatus(int):
 class _ConformEngine(Engine):
     """The engine, unchanged, except that a failed reap returns ``_Reaped`` (the harness would
     drop its status), a reaped read's status carries its bytes, posted notifications are
-    counted, and ``close`` snapshots the regular files it saw before they are closed."""
+    counted, and ``close`` snapshots the regular files it saw before they are closed and drains
+    the pipes."""
 
     final: dict[str, bytes]
 
@@ -143,9 +145,26 @@ class _ConformEngine(Engine):
         rec = self._rec
         for fd, name in (rec.fd_names.items() if rec is not None else ()):
             try:
-                self.final[name] = os.pread(fd, os.fstat(fd).st_size, 0)
+                if stat.S_ISFIFO(os.fstat(fd).st_mode):  # the bytes left unread, drained (as Workspace.snapshot)
+                    self.final[name] = _drain(fd)
+                else:
+                    self.final[name] = os.pread(fd, os.fstat(fd).st_size, 0)
             except OSError:
                 pass
+
+
+def _drain(fd: int) -> bytes:
+    """Everything left in a FIFO (the harness opens it non-blocking: an empty pipe ends the loop)."""
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(fd, 65536)
+        except OSError:  # BlockingIOError: empty
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def _result(kind: str, name: str | None, out: object) -> tuple[int, object]:
@@ -193,5 +212,7 @@ class ReferenceAdapter(Adapter):
             detail = r.error
         initial = {n: initial_bytes() for n, k in sc.files.items() if k == FileKind.REGULAR}
         final = getattr(r.engine, "final", {})
-        return RunOutcome(status, tuple(obs), detail, initial, {n: b for n, b in final.items() if n in initial},
+        pipes = {n for n, k in sc.files.items() if k == FileKind.PIPE}
+        return RunOutcome(status, tuple(obs), detail, initial,
+                          {n: b for n, b in final.items() if n in initial or n in pipes},
                           reads, r.engine.notifications())

@@ -36,7 +36,8 @@ int host_errno(int e)
 	}
 }
 
-/* aio_process_rw L805: one fo_read/fo_write; a bad user buffer faults (EFAULT). */
+/* aio_process_rw L805: one fo_read/fo_write (pread/pwrite; read/write on a FIFO or socket, whose
+ * offset fo_read/fo_write ignore); a bad user buffer faults (EFAULT). */
 void aio_process_rw(struct kaiocb *job, long *status, int *error)
 {
 	struct aio_uaiocb *cb = &job->uaiocb;
@@ -51,10 +52,17 @@ void aio_process_rw(struct kaiocb *job, long *status, int *error)
 		return;
 	}
 	do {
-		if (cb->aio_lio_opcode == LIO_READ)
+		if (job->stream) /* a pipe's fo_read/fo_write: the offset is ignored */
+			r = cb->aio_lio_opcode == LIO_READ ? read(cb->aio_fildes, cb->aio_buf, cb->aio_nbytes)
+							   : write(cb->aio_fildes, cb->aio_buf, cb->aio_nbytes);
+		else if (cb->aio_lio_opcode == LIO_READ)
 			r = pread(cb->aio_fildes, cb->aio_buf, cb->aio_nbytes, (off_t)cb->aio_offset);
 		else
 			r = pwrite(cb->aio_fildes, cb->aio_buf, cb->aio_nbytes, (off_t)cb->aio_offset);
+		if (r < 0 && errno == ESPIPE && !job->stream) {
+			job->stream = 1; /* not seekable after all: read/write, once per request */
+			errno = EINTR;
+		}
 	} while (r < 0 && errno == EINTR);
 	if (r < 0)
 		*status = -1, *error = host_errno(errno);

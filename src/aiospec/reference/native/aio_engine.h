@@ -172,6 +172,7 @@ struct kaiocb {
 	Py_buffer view; /* the exported user buffer, pinned until the job is freed */
 	int has_view;
 	int efault; /* the buffer is unusable: the transfer faults (EFAULT) */
+	int stream; /* a FIFO or socket (no offset): read/write instead of pread/pwrite */
 	int sigev;
 	PyObject *notify; /* strong reference, or NULL */
 	uint64_t seqno;

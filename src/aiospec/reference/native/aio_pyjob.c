@@ -157,6 +157,7 @@ static struct kaiocb *job_new(PyObject *cb, int type, struct aqueue_in *in)
 	job->uaiocb._aiocb_private.status = -1;
 	job->uaiocb.aio_fildes = (int)int_attr(cb, s_fd, INT32_MIN, INT32_MAX, &in->fd_ok);
 	fd_probe(in->fd_ok, job->uaiocb.aio_fildes, &in->accmode, &in->stat_ok, &in->mode);
+	job->stream = in->stat_ok && (S_ISFIFO(in->mode) || S_ISSOCK(in->mode)); /* fo_read/fo_write of a pipe */
 	nbytes = int_attr(cb, s_nbytes, 0, AIO_IOSIZE_MAX, &in->nbytes_ok);
 	job->uaiocb.aio_nbytes = in->nbytes_ok ? (size_t)nbytes : 0;
 	job->uaiocb.aio_offset = int_attr(cb, s_offset, 0, INT64_MAX, &in->offset_ok);
