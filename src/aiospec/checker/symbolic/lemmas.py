@@ -24,12 +24,16 @@ import z3
 
 from ...spec.model import Model
 from ...spec.state import S_ACTORS, S_DAEMONS, S_GLOB, S_JOBS, S_KI, S_LISTS, State
-from ...spec.variables import DM, G, J, Q, T
+from ...spec.constants import JOBFLAG_NAMES, KAIOFLAG_NAMES
+from ...spec.variables import DM, G, J, K, Q, T
 from .layout import Layout
 
 CONTROL = {(S_ACTORS, T.PC), (S_ACTORS, T.A), (S_ACTORS, T.B), (S_DAEMONS, DM.PC), (S_DAEMONS, DM.JOB),
            (S_GLOB, G.TASK_PC), (S_GLOB, G.TASK_JOB), (S_JOBS, J.FLAGS), (S_JOBS, J.ALLOC), (S_JOBS, J.G_COMMITTED),
            (S_JOBS, J.CANCEL_FN), (S_KI, -1)}
+
+
+BITSETS = {(S_JOBS, J.FLAGS): JOBFLAG_NAMES, (S_KI, K.KFLAGS): KAIOFLAG_NAMES}
 
 
 def reachable_states(model: Model, limit: int = 300_000) -> list[State]:
@@ -100,6 +104,15 @@ def mine(model: Model, lay: Layout, states: list[State], xs: list[z3.BitVecRef])
             atoms.append(Atom(f"{slot.name} == {show(slot, int(v))}", ctl))
             cols.append(col == v)
             forms.append(xs[i] == int(v))
+        if (slot.comp, slot.field) in BITSETS:  # one atom per flag: "has FINISHED", "lacks CANCELLING"
+            for b, bname in BITSETS[(slot.comp, slot.field)].items():
+                has = (col & b) != 0
+                if has.all() or not has.any():
+                    continue
+                for val, word in ((True, "has"), (False, "lacks")):
+                    atoms.append(Atom(f"{slot.name} {word} {bname}", ctl))
+                    cols.append(has if val else ~has)
+                    forms.append((xs[i] & b) != 0 if val else (xs[i] & b) == 0)
     nj = len(model.sc.slots)
     for q in range(Q.width):
         if lay.caps[q] == 0:
@@ -130,7 +143,17 @@ def mine(model: Model, lay: Layout, states: list[State], xs: list[z3.BitVecRef])
     broken = a_mat.T @ not_b  # (control atom, atom): states where a holds and b does not
     for r, k in enumerate(ctl):
         for b in np.nonzero(broken[r] == 0)[0]:
-            if b == k or atoms[b].text.split(" == ")[0] == atoms[k].text.split(" == ")[0]:
+            if b == k or atoms[b].text.split(" ")[0] == atoms[k].text.split(" ")[0]:
                 continue
             out.append((f"{atoms[k].text} -> {atoms[b].text}", z3.Implies(forms[k], forms[b])))
+    # a -> (v in S): the values a variable takes where a control atom holds, when fewer than overall
+    for r, k in enumerate(ctl):
+        rows = m[:, k]
+        for i, slot in enumerate(lay.slots):
+            if slot.comp == S_LISTS and slot.field >= 0:
+                continue
+            sub = np.unique(vals[rows, i])
+            if 1 < len(sub) < len(np.unique(vals[:, i])) and len(sub) <= 8:
+                out.append((f"{atoms[k].text} -> {slot.name} in {{{', '.join(show(slot, int(v)) for v in sub)}}}",
+                            z3.Implies(forms[k], z3.Or(*[xs[i] == int(v) for v in sub]))))
     return out

@@ -122,13 +122,13 @@ class _StaticStr:
     def value(self) -> str:
         return self.vals[self.i.__index__()]
 
-    def __hash__(self) -> int:
+    def __hash__(self) -> int:  # a dict lookup needs the value: concretize (fork per row)
         return hash(self.value())
 
-    def __str__(self) -> str:
-        return self.value()
+    def __str__(self) -> str:  # messages are not worth a fork: name the candidates
+        return "|".join(dict.fromkeys(self.vals))
 
     __repr__ = __str__
 
     def __format__(self, spec: str) -> str:
-        return format(self.value(), spec)
+        return str(self)
