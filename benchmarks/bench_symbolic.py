@@ -1,6 +1,6 @@
 """Solver time of the z3 encoding: encoding, BMC per depth, and each proof.
 
-    python benchmarks/bench_symbolic.py [--scenarios cancel-race lio-wait] [--depth 10]
+    python benchmarks/bench_symbolic.py [--scenarios cancel-race return-twice ...] [--depth 9]
 
 For each scenario: symbolic paths and guarded updates of the encoding and the time to build
 it; the cumulative BMC time at each depth up to ``--depth`` (with what it found); then
@@ -26,8 +26,8 @@ from aiospec.spec.scenario import load  # noqa: E402
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--scenarios", nargs="+", default=["cancel-race", "lio-wait"])
-    ap.add_argument("--depth", type=int, default=10)
+    ap.add_argument("--scenarios", nargs="+", default=["cancel-race", "return-twice", "double-cancel", "suspend-early"])
+    ap.add_argument("--depth", type=int, default=9)
     ap.add_argument("--no-prove", action="store_true")
     args = ap.parse_args()
     props = [p for p in PROPERTIES if p.name not in NOT_BY_DEFAULT and p.kind != "reach"]
