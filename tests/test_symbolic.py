@@ -116,7 +116,7 @@ def test_a_mutant_breaks_a_proof_and_bmc_finds_it(tmp_path):
     mu = MUTANTS["daemon-completes-twice"]  # the explicit checker agrees on the depth
     with applied(mu):
         mm = model_for(load("cancel-race"), mu)
-        mres, mex = Explorer(mm).run(), None
+        mres = Explorer(mm).run()
     assert "A1" in mres.violations
 
 

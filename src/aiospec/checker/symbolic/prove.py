@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 import z3
 
 from ...spec.model import Model
-from ...spec.properties import PROPERTIES, Property
+from ...spec.properties import PROPERTIES
 from .bmc import NOT_BY_DEFAULT, TYPE, Unroller
 from .encode import Encoding, encode
 from .lemmas import mine, reachable_states
