@@ -105,9 +105,12 @@ def test_prove_every_target_on_the_faithful_spec(cancel_race):
 
 
 def test_a_mutant_breaks_a_proof_and_bmc_finds_it(tmp_path):
-    r = CliRunner().invoke(main, ["prove", "cancel-race", "--mutant", "daemon-completes-twice", "--prop", "A1"])
+    lemmas = tmp_path / "lemmas.txt"
+    r = CliRunner().invoke(main, ["prove", "cancel-race", "--mutant", "daemon-completes-twice", "--prop", "A1",
+                                  "--lemmas", str(lemmas)])
     assert r.exit_code == 1, r.output
     assert "not inductive" in r.output and "IS reachable" in r.output
+    assert lemmas.read_text().startswith("# inductive\nTYPE-OK")
     r = CliRunner().invoke(main, ["bmc", "cancel-race", "--depth", "6", "--mutant", "daemon-completes-twice",
                                   "--trace-out", str(tmp_path)])
     assert r.exit_code == 1, r.output

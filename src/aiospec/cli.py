@@ -271,11 +271,12 @@ from .cli_conform import conform as _conform_command  # noqa: E402  (cli_conform
 
 main.add_command(_conform_command)
 
-if __name__ == "__main__":
-    main()
-
 from .cli_symbolic import bmc as _bmc_command  # noqa: E402  (cli_symbolic imports cli lazily)
 from .cli_symbolic import prove as _prove_command  # noqa: E402
 
 main.add_command(_bmc_command)
 main.add_command(_prove_command)
+
+
+if __name__ == "__main__":
+    main()

@@ -81,7 +81,10 @@ def bmc(scenario: str, depth: int, profile: str | None, prop_names: tuple[str, .
 @click.option("--mutant", default=None, help="Prove on a mutant of the catalogue instead of the faithful spec.")
 @click.option("--bound", type=click.IntRange(min=0), default=0, show_default=True,
               help="For what induction does not prove, also run BMC to this depth (0: skip).")
-def prove(scenario: str, profile: str | None, prop_names: tuple[str, ...], mutant: str | None, bound: int) -> None:
+@click.option("--lemmas", "lemmas_out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write every inductive lemma (and every dropped candidate) to this file.")
+def prove(scenario: str, profile: str | None, prop_names: tuple[str, ...], mutant: str | None, bound: int,
+          lemmas_out: Path | None) -> None:
     """Prove properties of SCENARIO for every depth, by induction with z3 (Houdini strengthening)."""
     from .checker.explore import Explorer
     from .checker.mutants import MUTANTS, applied, model_for
@@ -107,10 +110,17 @@ def prove(scenario: str, profile: str | None, prop_names: tuple[str, ...], mutan
         if bound and any(r.result != "proved" for r in rep.results):
             bres = run_bmc(model, bound, [p for p in (props or []) if p] or None)
             bounded = bres.violations
+    spec_lemmas = [x for x in rep.lemmas if not x.startswith("lemma: ")]
+    mined = len(rep.lemmas) - len(spec_lemmas)
     out.print(f"[bold]aiospec prove {escape(sc.name)}[/]{' (mutant ' + escape(mutant) + ')' if mutant else ''}: "
-              f"inductive lemmas {', '.join(rep.lemmas) or 'none'}")
+              f"{len(rep.lemmas):,} inductive lemmas of {rep.candidates:,} candidates: "
+              f"{', '.join(spec_lemmas) or 'no spec invariant'} and {mined:,} mined from the reachable states")
     if rep.dropped:
-        out.print(f"not inductive on their own (dropped): {', '.join(rep.dropped)}", markup=False)
+        shown = "; ".join(x.removeprefix("lemma: ") for x in rep.dropped[:5])
+        out.print(f"dropped (not inductive): {len(rep.dropped):,}, e.g. {shown}", markup=False)
+    if lemmas_out:
+        lemmas_out.write_text("# inductive\n" + "\n".join(rep.lemmas) + "\n# dropped\n" + "\n".join(rep.dropped) + "\n")
+        out.print(f"lemmas written to {lemmas_out}", markup=False)
     t = Table(show_edge=False)
     for col in ("property", "method", "result", "solver s", "detail"):
         t.add_column(col)
