@@ -31,3 +31,20 @@ def test_every_label_names_its_c_function_and_lines():
     for lb in LABELS:
         assert lb.c_function and lb.lines.startswith("L"), lb.name
         assert lb.guard and lb.effect, lb.name
+
+
+def test_property_findings_name_entries_of_findings_md():
+    """A property tagged as violated by the seed points at findings that docs/findings.md explains."""
+    import re
+    from pathlib import Path
+
+    from aiospec.reference.tracecheck import SEED_FINDINGS
+    from aiospec.spec.properties import PROPERTIES
+
+    text = (Path(__file__).parent.parent / "docs" / "findings.md").read_text()
+    headings = set(re.findall(r"^## (F\d+)\.", text, re.M))
+    tagged = [p for p in PROPERTIES if p.findings]
+    assert tagged and {p.name for p in tagged} == SEED_FINDINGS
+    for p in tagged:
+        for f in p.findings:
+            assert f in headings, (p.name, f)

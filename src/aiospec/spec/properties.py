@@ -41,14 +41,16 @@ class Property:
     source: str
     check: Callable | None = None
     on: tuple[str, ...] = ()  # event kinds a step/reach property looks at (empty: every step)
+    findings: tuple[str, ...] = ()  # docs/findings.md entries where the faithful seed violates it
 
 
 PROPERTIES: list[Property] = []
 
 
-def prop(name: str, kind: str, title: str, source: str, on: tuple[str, ...] = ()) -> Callable:
+def prop(name: str, kind: str, title: str, source: str, on: tuple[str, ...] = (),
+         findings: tuple[str, ...] = ()) -> Callable:
     def deco(fn: Callable) -> Callable:
-        PROPERTIES.append(Property(name, kind, title, source, fn, on))
+        PROPERTIES.append(Property(name, kind, title, source, fn, on, findings))
         return fn
 
     return deco
@@ -392,7 +394,7 @@ def _locks(ctx, s, tr):
 
 @prop("P-CANCEL", "step", "aio_cancel: AIO_CANCELED means every request asked for that was in progress when the "
       "call began is cancelled; AIO_NOTCANCELED means one of them is not; AIO_ALLDONE means all were done",
-      "POSIX aio_cancel", on=("cancel_result",))
+      "POSIX aio_cancel", on=("cancel_result",), findings=("F2", "F3", "F4"))
 def _p_cancel(ctx, s, tr):
     for e in tr.events:
         if e.kind != "cancel_result":
@@ -426,7 +428,7 @@ def _p_lio_wait(ctx, s, tr):
 
 
 @prop("P-SUSPEND", "step", "aio_suspend returns 0 only when a listed request has finished", "POSIX aio_suspend",
-      on=("suspend_return",))
+      on=("suspend_return",), findings=("F5",))
 def _p_suspend(ctx, s, tr):
     for e in tr.events:
         if e.kind != "suspend_return" or e.b != 0:
@@ -444,7 +446,7 @@ def _p_suspend(ctx, s, tr):
 
 
 @prop("P-ERROR", "step", "aio_error answers EINPROGRESS while a request is in progress, and 0 only for a request "
-      "that completed successfully", "POSIX aio_error", on=("return",))
+      "that completed successfully", "POSIX aio_error", on=("return",), findings=("F9", "F10"))
 def _p_error(ctx, s, tr):
     for e in tr.events:
         if e.kind != "return" or e.b[1] != "aio_error":
@@ -462,7 +464,7 @@ def _p_error(ctx, s, tr):
 
 
 @prop("P-RETURN", "step", "aio_return fails with EINVAL only for a request that has not completed (or was "
-      "already reaped)", "POSIX aio_return", on=("return",))
+      "already reaped)", "POSIX aio_return", on=("return",), findings=("F11",))
 def _p_return(ctx, s, tr):
     for e in tr.events:
         if e.kind != "return" or e.b[1] != "aio_return" or e.b[2] != Errno.EINVAL:
