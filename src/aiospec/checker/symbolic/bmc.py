@@ -26,7 +26,8 @@ from .encode import Encoding, encode
 # of the step bodies that the explicit checker settles on every scenario.  Ask for it by name.
 NOT_BY_DEFAULT = frozenset({"LOCKS"})
 
-TYPE = "TYPE-OK"  # the domains the encoding assumes (layout.py), checked on every frame
+TYPE = "TYPE-OK"
+FACTS = "FACTS"  # the facts an encoding assumed (encode(facts=...)), checked on every frame  # the domains the encoding assumes (layout.py), checked on every frame
 
 
 @dataclass
@@ -130,6 +131,8 @@ def bad(enc: Encoding, props: list[Property], unroller: Unroller, k: int) -> dic
     if "DEADLOCK" in want:
         out["DEADLOCK"] = z3.And(z3.Not(en), z3.Not(fin))
     out[TYPE] = z3.Not(enc.layout.type_ok(unroller.frames[k]))
+    if enc.facts:
+        out[FACTS] = z3.Not(z3.And(*[unroller.sub(f, k) for _, f in enc.facts]))
     return out
 
 
@@ -149,6 +152,17 @@ def bmc(model: Model, depth: int, props: list[Property] | None = None, enc: Enco
         if progress:
             progress(k, f"depth {k}")
         checks = {n: f for n, f in bad(enc, props, un, k).items() if n not in res.violations}
+        if FACTS in checks:  # a broken assumption makes everything from here on inexact: report it and stop
+            s.push()
+            s.add(checks[FACTS])
+            if s.check() == z3.sat:
+                path = _path_of(model, enc, un, s.model(), k)
+                s.pop()
+                res.violations[FACTS] = BmcViolation(FACTS, len(path), path, _confirm(model, props, path, FACTS)[1])
+                res.complete = False
+                break
+            s.pop()
+            checks.pop(FACTS)
         while checks:
             s.push()
             s.add(z3.Or(*checks.values()))
@@ -211,6 +225,8 @@ def _confirm(model: Model, props: list[Property], path: list[tuple], name: str) 
             return path, "nothing can move"
     elif name == TYPE:
         return path, "a variable left the domain the encoding assumes"
+    elif name == FACTS:
+        return path, "a state reached here breaks a fact the encoding assumed: results past this depth are not exact"
     else:
         if path and p is not None and p.kind == "step" and not p.on:  # a two-state property: the last step
             tr0 = replay(model, path[:-1]).states[-1]

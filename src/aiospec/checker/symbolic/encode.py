@@ -216,6 +216,7 @@ class Encoding:
     ends: dict[str, z3.BoolRef] = field(default_factory=dict)  # violated in a finished state
     finished: z3.BoolRef | None = None
     pairs: dict[str, z3.BoolRef] = field(default_factory=dict)  # violated by a step from xs to ys
+    facts: list[tuple[str, z3.BoolRef]] = field(default_factory=list)  # assumed while encoding
     ys: list[z3.BitVecRef] = field(default_factory=list)
     paths: int = 0
     solver_checks: int = 0
@@ -227,15 +228,21 @@ class Encoding:
 
 
 def encode(model: Model, props: list[Property] | None = None, max_paths: int = 200_000,
-           progress: Callable[[str], None] | None = None) -> Encoding:
-    """Run every actor's steps and every property symbolically; collect guarded updates."""
+           progress: Callable[[str], None] | None = None,
+           facts: list[tuple[str, z3.BoolRef]] | None = None) -> Encoding:
+    """Run every actor's steps and every property symbolically; collect guarded updates.
+
+    ``facts`` (formulas over the layout's frame "x", e.g. ``lemmas.value_facts``) are assumed
+    while encoding, like TYPE-OK: they prune forks, and the encoding is exact only on states
+    that satisfy them, so BMC checks them on every frame (``bmc.FACTS``)."""
     t0 = time.perf_counter()
     model = Model(dataclasses.replace(model.sc, slots=SymStatic(model.sc.slots)), mutations=model.mutations)
     model.View = SymView
     lay = Layout(model)
     xs = lay.frame("x")
     enc = Encoding(model, lay, xs)
-    ex = PathExplorer(lay.width, [lay.type_ok(xs)], max_paths=max_paths)
+    enc.facts = list(facts or [])
+    ex = PathExplorer(lay.width, [lay.type_ok(xs)] + [f for _, f in enc.facts], max_paths=max_paths)
     props = PROPERTIES if props is None else props
     ctx = Ctx(model)
     event_names = {p.name for p in props if p.kind == "event"}

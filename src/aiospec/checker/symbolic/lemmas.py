@@ -157,3 +157,9 @@ def mine(model: Model, lay: Layout, states: list[State], xs: list[z3.BitVecRef])
                 out.append((f"{atoms[k].text} -> {slot.name} in {{{', '.join(show(slot, int(v)) for v in sub)}}}",
                             z3.Implies(forms[k], z3.Or(*[xs[i] == int(v) for v in sub]))))
     return out
+
+
+def value_facts(model: Model, lay: Layout, states: list[State], xs: list[z3.BitVecRef]) -> list[tuple[str, z3.BoolRef]]:
+    """The values each variable takes in ``states`` (a constant, a set, or a range): assumed
+    while encoding they rule out most impossible forks (``encode(facts=...)``)."""
+    return [(t, f) for t, f in mine(model, lay, states, xs) if "->" not in t]
