@@ -121,6 +121,20 @@ class Workspace:
         self.close()
 
 
+def cancel_targets(ws: "Workspace", lock, jobs: dict, call) -> list | None:
+    """The jobs an aio_cancel(fd, aiocb) names: every job on the fd, or the aiocb's first one
+    there; None when the fd is bad (EBADF).  ``jobs`` maps aiocb names to jobs with an ``fd``."""
+    fd = ws.fd(call.fd)
+    try:
+        os.fstat(fd)
+    except OSError:
+        return None
+    with lock:
+        if call.aiocb is None:
+            return [j for js in jobs.values() for j in js if j.fd == fd]
+        return [j for j in jobs.get(call.aiocb, []) if j.fd == fd][:1]
+
+
 class Driver(ABC):
     """One run of one scenario on an implementation: performs calls, returns spec results.
 

@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from ...spec.constants import Errno, Op, Sigev
 from ...spec.scenario import Call, Scenario
 from ..observation import Notifications, cancel_from_future, combine_cancel, spec_errno
-from .base import TIMED, Driver, DriverAdapter, Workspace, waitcomplete_fifo
+from .base import TIMED, Driver, DriverAdapter, Workspace, cancel_targets, waitcomplete_fifo
 from .notes import ListNote, Notes
 
 _EINVAL, _EINPROGRESS, _ECANCELED = int(Errno.EINVAL), int(Errno.EINPROGRESS), int(Errno.ECANCELED)
@@ -187,16 +187,9 @@ class FuturesDriver(FutureJobs, Driver):
         return 0, None
 
     def _cancel(self, call: Call) -> tuple[int, object]:
-        fd = self.ws.fd(call.fd)
-        try:
-            os.fstat(fd)
-        except OSError:
+        targets = cancel_targets(self.ws, self.lock, self.jobs, call)
+        if targets is None:
             return int(Errno.EBADF), None
-        with self.lock:
-            if call.aiocb is None:
-                targets = [j for js in self.jobs.values() for j in js if j.fd == fd]
-            else:
-                targets = [j for j in self.jobs.get(call.aiocb, []) if j.fd == fd][:1]
         results = []
         for j in targets:
             cancelled = j.future.cancel()

@@ -41,7 +41,7 @@ from dataclasses import dataclass, field
 from ...spec.constants import AIO_ALLDONE, AIO_CANCELED, AIO_NOTCANCELED, Errno, Op, Sigev
 from ...spec.scenario import Call, Scenario
 from ..observation import Notifications, combine_cancel, spec_errno
-from .base import TIMED, Driver, DriverAdapter, Workspace, waitcomplete_fifo
+from .base import TIMED, Driver, DriverAdapter, Workspace, cancel_targets, waitcomplete_fifo
 from .notes import ListNote, Notes
 
 _EINVAL, _EINPROGRESS, _ECANCELED = int(Errno.EINVAL), int(Errno.EINPROGRESS), int(Errno.ECANCELED)
@@ -262,16 +262,9 @@ class IoUringDriver(Driver):
             return AIO_ALLDONE if job.done or res == -_errno.ENOENT else AIO_NOTCANCELED
 
     def _cancel(self, call: Call) -> tuple[int, object]:
-        fd = self.ws.fd(call.fd)
-        try:
-            os.fstat(fd)
-        except OSError:
+        targets = cancel_targets(self.ws, self.lock, self.jobs, call)
+        if targets is None:
             return int(Errno.EBADF), None
-        with self.lock:
-            if call.aiocb is None:
-                targets = [j for js in self.jobs.values() for j in js if j.fd == fd]
-            else:
-                targets = [j for j in self.jobs.get(call.aiocb, []) if j.fd == fd][:1]
         return 0, combine_cancel([AIO_ALLDONE if j.done else self._cancel_one(j) for j in targets])
 
     def _suspend(self, call: Call) -> tuple[int, object]:
