@@ -6,7 +6,6 @@ the Python engine on real files."""
 from __future__ import annotations
 
 import os
-import selectors
 import tempfile
 import threading
 import time
@@ -188,69 +187,6 @@ def test_cancel_of_a_running_job_is_notcancelled(tmpfd):
 
 
 @needs_native
-def test_cancel_queued_and_done(tmpfd):
-    with NativeEngine(daemons=1, limits=Limits(max_aio_per_proc=1)) as eng:
-        assert eng.aio_cancel(tmpfd, None) == AIO_ALLDONE  # no kaioinfo yet
-        cbs = [Aiocb(tmpfd, bytearray(1 << 16), offset=0) for _ in range(20)]
-        for cb in cbs:
-            eng.aio_write(cb)
-        res = eng.aio_cancel(tmpfd, None)
-        errs = []
-        for cb in cbs:
-            try:
-                eng.aio_suspend([cb])
-                errs.append(eng.aio_error(cb))
-                _reap(eng, cb)
-            except AioError as e:
-                errs.append(e.errno)
-                assert e.status == -1 and e.aiocb is cb
-        assert Errno.ECANCELED in errs and res in (AIO_CANCELED, AIO_NOTCANCELED)
-        assert set(errs) <= {0, Errno.ECANCELED}
-        assert eng.aio_cancel(tmpfd, cbs[0]) == AIO_ALLDONE
-        with pytest.raises(AioError) as ei:
-            eng.aio_cancel(1 << 20, None)
-        assert ei.value.errno == Errno.EBADF
-    _no_leaks(eng)
-
-
-@needs_native
-def test_lio_wait_nowait_and_kevent(tmpfd):
-    kq = KeventFd()
-    with NativeEngine(daemons=2) as eng:
-        a = Aiocb(tmpfd, bytearray(b"a" * 512), offset=0, opcode=Op.LIO_WRITE, notify=kq, name="a")
-        b = Aiocb(tmpfd, bytearray(b"b" * 512), offset=512, opcode=Op.LIO_WRITE, name="b")
-        n = Aiocb(tmpfd, opcode=Op.LIO_NOP, name="n")
-        eng.lio_listio(LIO_WAIT, [a, None, b, n])
-        assert eng.aio_error(a) == 0 and eng.aio_error(b) == 0
-        assert eng.aio_return(a) == 512 and eng.aio_return(b) == 512
-        c = Aiocb(tmpfd, bytearray(1024), offset=0, opcode=Op.LIO_READ, name="c")
-        lst = [c]
-        eng.lio_listio(LIO_NOWAIT, lst, kq)
-        sel = selectors.DefaultSelector()
-        sel.register(kq, selectors.EVENT_READ)
-        seen: list = []
-        deadline = time.monotonic() + 5
-        while lst not in seen and time.monotonic() < deadline:
-            if sel.select(1.0):
-                seen += kq.events()
-        sel.close()
-        assert a in seen and lst in seen  # EVFILT_AIO for a, EVFILT_LIO for the list
-        assert bytes(c.buffer) == b"a" * 512 + b"b" * 512
-        assert eng.aio_return(c) == 1024
-        for mode, ents, notify in ((7, [c], None), (LIO_NOWAIT, [c], "bogus")):
-            with pytest.raises(AioError) as ei:
-                eng.lio_listio(mode, ents, notify)
-            assert ei.value.errno == Errno.EINVAL
-        bad = Aiocb(tmpfd, bytearray(8), offset=-1, opcode=Op.LIO_READ)
-        inv = Aiocb(tmpfd, bytearray(8), opcode=99)
-        with pytest.raises(AioError) as ei:
-            eng.lio_listio(LIO_WAIT, [bad, inv])
-        assert ei.value.errno == Errno.EIO and eng.aio_error(bad) == eng.aio_error(inv) == Errno.EINVAL
-    kq.close()
-    _no_leaks(eng)
-
-
-@needs_native
 def test_callback_notification_and_a_failing_callback(tmpfd):
     got = []
     ev = threading.Event()
@@ -284,82 +220,6 @@ def test_fsync_waits_for_earlier_writes(tmpfd):
             eng.aio_fsync("O_DSYNC", s)
         assert ei.value.errno == Errno.EINVAL
     _no_leaks(eng)
-
-
-@needs_native
-def test_bad_input_errnos_leak_nothing(tmp_path, tmpfd):
-    rd = os.open(tmp_path / "ro", os.O_RDONLY | os.O_CREAT, 0o600)
-    r, w = os.pipe()
-    try:
-        with NativeEngine(daemons=1, limits=Limits(max_aio_queue_per_proc=2, max_aio_per_proc=1)) as eng:
-            cases = [
-                (eng.aio_write, Aiocb(1 << 20, bytearray(4)), Errno.EBADF, Errno.EBADF),  # bad fd, stored
-                (eng.aio_write, Aiocb(rd, bytearray(4)), Errno.EBADF, Errno.EBADF),  # fget_write on O_RDONLY
-                (eng.aio_read, Aiocb(tmpfd, bytearray(4), offset=-1), Errno.EINVAL, Errno.EINVAL),
-                (eng.aio_read, Aiocb(tmpfd, bytearray(4), nbytes=2**31), Errno.EINVAL, 0),  # OBS-1: unstored
-                (eng.aio_read, Aiocb(tmpfd, bytearray(4), notify="bogus"), Errno.EINVAL, Errno.EINVAL),
-                (eng.aio_write, Aiocb(w, bytearray(4)), Errno.EOPNOTSUPP, Errno.EOPNOTSUPP),  # a pipe is unsafe
-                (lambda cb: eng.aio_fsync(O_SYNC, cb), Aiocb(r), Errno.EINVAL, Errno.EINVAL),  # no vnode
-            ]
-            for call, cb, want, stored in cases:
-                with pytest.raises(AioError) as ei:
-                    call(cb)
-                assert ei.value.errno == want, cb
-                assert eng.aio_error(cb) == stored  # the "hack for failure of aio_aqueue"
-            # a buffer too small, read-only for a read, or no buffer at all faults: EFAULT
-            for cb, call in ((Aiocb(tmpfd, bytearray(2), nbytes=100), eng.aio_read),
-                             (Aiocb(tmpfd, b"immutable"), eng.aio_read),
-                             (Aiocb(tmpfd, None, nbytes=4), eng.aio_write)):
-                call(cb)
-                with pytest.raises(AioError) as ei:
-                    _reap(eng, cb)
-                assert ei.value.errno == Errno.EFAULT and ei.value.status == -1
-            empty = Aiocb(tmpfd, None, nbytes=0)
-            eng.aio_read(empty)  # no fo_read for an empty read: no buffer needed
-            assert _reap(eng, empty) == 0
-            # the same aiocb twice in flight: the seed accepts both (two jobs, one ujob)
-            os.pwrite(tmpfd, bytes(4096), 0)
-            twice = Aiocb(tmpfd, bytearray(4096))
-            eng.aio_read(twice)
-            eng.aio_read(twice)
-            extra = Aiocb(tmpfd, bytearray(1))
-            with pytest.raises(AioError) as ei:  # the per-process queue limit (2): EAGAIN, stored
-                eng.aio_read(extra)
-            assert ei.value.errno == Errno.EAGAIN and eng.aio_error(extra) == Errno.EAGAIN
-            assert _reap(eng, twice) == 4096 and _reap(eng, twice) == 4096
-            with pytest.raises(AioError) as ei:
-                eng.aio_return(twice)
-            assert ei.value.errno == Errno.EINVAL
-        with NativeEngine(daemons=1, limits=Limits(max_queue_count=1)) as eng:  # the global limit
-            one = Aiocb(tmpfd, bytearray(1))
-            eng.aio_read(one)
-            with pytest.raises(AioError) as ei:
-                eng.aio_read(Aiocb(tmpfd, bytearray(1)))
-            assert ei.value.errno == Errno.EAGAIN
-            assert _reap(eng, one) == 1
-    finally:
-        for fd in (rd, r, w):
-            os.close(fd)
-    _no_leaks(eng)
-
-
-@needs_native
-def test_close_during_io_completes_everything_once(tmpfd):
-    kq = KeventFd()
-    eng = NativeEngine(daemons=2)
-    cbs = [Aiocb(tmpfd, bytearray(1 << 16), offset=(1 << 16) * (i % 8), notify=kq if i % 5 == 0 else None)
-           for i in range(60)]
-    for i, cb in enumerate(cbs):
-        (eng.aio_write if i % 2 else eng.aio_read)(cb)
-    eng.aio_fsync(O_SYNC, Aiocb(tmpfd))
-    eng.close()  # rundown: cancel what is queued, wait for what runs, free everything
-    _no_leaks(eng)
-    assert eng.stats.completes == 61
-    assert threading.active_count() == BASELINE
-    eng.close()  # twice is fine
-    with pytest.raises(RuntimeError):
-        eng.aio_read(cbs[0])
-    kq.close()
 
 
 @needs_native
