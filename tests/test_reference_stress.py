@@ -6,16 +6,22 @@ from __future__ import annotations
 import os
 import threading
 
+import pytest
+
 from aiospec.reference.engine import AioError, Aiocb, Engine, Errno
+from aiospec.reference.native_engine import native_available
 from aiospec.reference.types import KeventFd
 
 
-def test_stress_cancel_storm_and_close(tmp_path):
+@pytest.mark.parametrize("native", [False, True], ids=["python", "native"])
+def test_stress_cancel_storm_and_close(tmp_path, native):
     base = threading.active_count()
     fd = os.open(tmp_path / "f", os.O_RDWR | os.O_CREAT, 0o600)
     os.pwrite(fd, bytes(1 << 20), 0)
     kq = KeventFd()
-    eng = Engine(daemons=4)
+    if native and not native_available():
+        pytest.skip("the native engine is not built")
+    eng = Engine(daemons=4, native=native)
     accepted = []
     reaped: dict[int, int] = {}
     lock = threading.Lock()
