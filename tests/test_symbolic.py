@@ -52,10 +52,23 @@ def test_path_explorer_forks_on_every_feasible_branch():
         assert [10, 20, 30][m.eval(x).as_long()] + m.eval(y).as_long() == p.result
 
 
-def test_every_variable_has_a_domain():
-    lay = Layout(Model(load("default")))
-    assert {(s.name.split("[")[0].split(".")[0]) for s in lay.slots}
-    assert len([v for v in ALL_VARS]) > 0 and all(s.lo <= s.hi for s in lay.slots)
+def test_every_variable_has_a_domain_and_a_new_one_must_say_its_bounds():
+    from dataclasses import replace
+
+    from aiospec.checker.symbolic.layout import bounds_of
+    from aiospec.spec.scenario import builtin_names
+
+    for name in builtin_names():
+        sc = load(name)
+        for v in ALL_VARS:
+            if v.record == "lists":  # a list is a length and element slots (Layout), not one range
+                continue
+            lo, hi = bounds_of(v, sc)
+            assert lo <= hi, (name, v.attr)
+        lay = Layout(Model(sc))
+        assert all(x.lo <= v <= x.hi for x, v in zip(lay.slots, lay.values(Model(sc).initial())))
+    with pytest.raises(KeyError, match="no bounds"):
+        bounds_of(replace(ALL_VARS[0], domain="a domain nobody declared"), load("cancel-race"))
 
 
 def _successors_from_encoding(enc, state):
