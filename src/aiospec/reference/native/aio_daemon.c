@@ -14,7 +14,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#define KI(e) (&(e)->ki)
 
 /* ---- the backends ------------------------------------------------------------------------ */
 

@@ -284,7 +284,9 @@ void aio_trace_step(struct aio_engine *e, actor_t a, int label, int ctype, long 
 			aio_trace_step((e), (a), (lb), (why), 0, 0);                                               \
 	} while (0)
 void aio_fault(struct aio_engine *e, const char *fmt, ...);
+#define KI(e) (&(e)->ki) /* the one process's kaioinfo */
 int aio_sleep(struct aio_engine *e, double timeout); /* timeout < 0: forever; returns C_WAKEUP/C_TIMEOUT */
+int sleep_on_aioinfo(struct aio_engine *e, actor_t a, int *label, int sleep_label, int *why, double timeout);
 void aio_post_lio(struct aio_engine *e, struct aioliojob *lj);
 void aio_note_done(struct aio_engine *e, struct anote *n);
 void aio_bio_done_notify(struct aio_engine *e, struct kaiocb *job);

@@ -16,7 +16,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#define KI(e) (&(e)->ki)
 
 /* ---- trace, faults, sleeping ------------------------------------------------------------- */
 
@@ -78,6 +77,17 @@ void aio_fault(struct aio_engine *e, const char *fmt, ...)
 }
 
 /* msleep(&p->p_aioinfo, kaio_mtx, timeout), kaio held: C_WAKEUP if a wakeup() reached it. */
+/* ki->kaio_flags |= KAIO_WAKEUP; msleep(&p->p_aioinfo, ...): the step that was running ends (it is
+ * traced), the caller sleeps at sleep_label, and *why says how it woke (spec: kernel.sleep_on_aioinfo). */
+int sleep_on_aioinfo(struct aio_engine *e, actor_t a, int *label, int sleep_label, int *why, double timeout)
+{
+	KI(e)->kaio_flags |= KAIO_WAKEUP;
+	TRW(e, a, *label, *why);
+	*label = sleep_label;
+	*why = aio_sleep(e, timeout);
+	return *why;
+}
+
 int aio_sleep(struct aio_engine *e, double timeout)
 {
 	struct kaioinfo *ki = KI(e);

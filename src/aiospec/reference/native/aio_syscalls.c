@@ -14,7 +14,6 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 
-#define KI(e) (&(e)->ki)
 #define LOCK(m) pthread_mutex_lock(m)
 #define UNLOCK(m) pthread_mutex_unlock(m)
 
@@ -239,10 +238,7 @@ int lio_close(struct aio_engine *e, actor_t a, int mode, struct aioliojob *lj, i
 				UNLOCK(&ki->kaio_mtx);
 				return AIO_WOULDSLEEP;
 			}
-			ki->kaio_flags |= KAIO_WAKEUP;
-			TRW(e, a, label, why);
-			label = L_LIO_SLEEP;
-			why = aio_sleep(e, -1.0);
+			sleep_on_aioinfo(e, a, &label, L_LIO_SLEEP, &why, -1.0);
 		}
 	} else if (lj->lioj_count - 1 == lj->lioj_finished_count) {
 		aio_post_lio(e, lj); /* nothing left for aio_bio_done_notify to post */
@@ -356,10 +352,7 @@ int kern_aio_waitcomplete(struct aio_engine *e, actor_t a, int tmo_ok, double ti
 				err = FB_EAGAIN; /* EWOULDBLOCK */
 				break;
 			}
-			ki->kaio_flags |= KAIO_WAKEUP;
-			TRW(e, a, label, why);
-			label = L_WAITC_SLEEP;
-			why = aio_sleep(e, timeout);
+			sleep_on_aioinfo(e, a, &label, L_WAITC_SLEEP, &why, timeout);
 			if (why == C_TIMEOUT) {
 				err = FB_EAGAIN;
 				break;
@@ -407,10 +400,7 @@ int kern_aio_suspend(struct aio_engine *e, actor_t a, PyObject *const *targets, 
 				UNLOCK(&ki->kaio_mtx);
 				return AIO_WOULDSLEEP;
 			}
-			ki->kaio_flags |= KAIO_WAKEUP;
-			TRW(e, a, label, why);
-			label = L_SUSPEND_SLEEP;
-			why = aio_sleep(e, timeout);
+			sleep_on_aioinfo(e, a, &label, L_SUSPEND_SLEEP, &why, timeout);
 			if (why == C_TIMEOUT) {
 				err = FB_EAGAIN;
 				break;
@@ -566,10 +556,7 @@ static int aio_rundown_continue(struct aio_engine *e, actor_t a, struct walk *w,
 	int why = C_NONE, nxt;
 
 	while (!pend && (!TAILQ_EMPTY(&ki->kaio_jobqueue) || ki->kaio_active_count != 0)) {
-		ki->kaio_flags |= KAIO_WAKEUP;
-		TRW(e, a, label, why);
-		label = L_RUN_SLEEP;
-		why = aio_sleep(e, e->rundown_timeout);
+		sleep_on_aioinfo(e, a, &label, L_RUN_SLEEP, &why, e->rundown_timeout);
 		pend = aio_cancel_walk(e, w, TAILQ_FIRST(&ki->kaio_jobqueue));
 	}
 	nxt = pend ? R_CB : aio_rundown_free_next(e, jobp);
