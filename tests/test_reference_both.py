@@ -15,6 +15,7 @@ from aiospec.reference.engine import (AIO_ALLDONE, AIO_CANCELED, AIO_NOTCANCELED
                                       KeventFd, Op)
 from aiospec.reference.types import Limits
 from aiospec.spec.constants import Errno
+from engine_helpers import no_leaks, reap  # tests/engine_helpers.py
 
 BASELINE = threading.active_count()
 
@@ -26,30 +27,6 @@ def engine_cls(request):
             pytest.skip("the native engine is not built")
         return NativeEngine
     return Engine
-
-
-@pytest.fixture
-def tmpfd(tmp_path):
-    fd = os.open(tmp_path / "f", os.O_RDWR | os.O_CREAT, 0o600)
-    yield fd
-    os.close(fd)
-
-
-def _reap(eng, cb: Aiocb) -> int:
-    eng.aio_suspend([cb])
-    while True:
-        try:
-            return eng.aio_return(cb)
-        except AioError as e:
-            if e.errno != Errno.EINVAL:  # EINVAL: finished but not yet on kaio_done
-                raise
-            eng.aio_suspend([cb], 0.01)
-
-
-def _no_leaks(eng) -> None:
-    assert all(v == 0 for v in eng.leaks().values()), eng.leaks()
-    assert not eng.stats.faults
-    assert eng.stats.completes == eng.stats.notifies == eng.stats.frees
 
 
 # -- FIFOs: read/write instead of pread/pwrite ---------------------------------------------------
@@ -128,7 +105,7 @@ def test_fifo_write_then_read_ignores_the_offset(fifos, engine_cls):
         assert _reap_within(eng, r) == 4096
         assert bytes(r.buffer) == data
     assert fifos.drain() == b""
-    _no_leaks(eng)
+    no_leaks(eng)
 
 
 def test_fifo_read_on_an_empty_nonblocking_pipe_fails_with_eagain(fifos, engine_cls):
@@ -138,7 +115,7 @@ def test_fifo_read_on_an_empty_nonblocking_pipe_fails_with_eagain(fifos, engine_
         with pytest.raises(AioError) as e:
             _reap_within(eng, r)
         assert e.value.errno == Errno.EAGAIN
-    _no_leaks(eng)
+    no_leaks(eng)
 
 
 def test_fifo_still_needs_enable_aio_unsafe(fifos, engine_cls):
@@ -167,7 +144,7 @@ def test_cancelled_queued_fifo_read_leaves_the_bytes_in_the_pipe(fifos, engine_c
         assert _reap_within(eng, w) == 512
     assert fifos.drain() == b"\x11" * 256 + b"\xa1" * 512
     assert bytes(r.buffer) == bytes(512)
-    _no_leaks(eng)
+    no_leaks(eng)
 
 
 # -- shared behaviours ---------------------------------------------------------------------------
@@ -184,7 +161,7 @@ def test_cancel_queued_and_done(tmpfd, engine_cls):
             try:
                 eng.aio_suspend([cb])
                 errs.append(eng.aio_error(cb))
-                _reap(eng, cb)
+                reap(eng, cb)
             except AioError as e:
                 errs.append(e.errno)
                 assert e.status == -1 and e.aiocb is cb
@@ -194,7 +171,7 @@ def test_cancel_queued_and_done(tmpfd, engine_cls):
         with pytest.raises(AioError) as ei:
             eng.aio_cancel(1 << 20, None)
         assert ei.value.errno == Errno.EBADF
-    _no_leaks(eng)
+    no_leaks(eng)
 
 
 def test_lio_wait_nowait_and_kevent(tmpfd, engine_cls):
@@ -230,7 +207,7 @@ def test_lio_wait_nowait_and_kevent(tmpfd, engine_cls):
             eng.lio_listio(LIO_WAIT, [bad, inv])
         assert ei.value.errno == Errno.EIO and eng.aio_error(bad) == eng.aio_error(inv) == Errno.EINVAL
     kq.close()
-    _no_leaks(eng)
+    no_leaks(eng)
 
 
 def test_bad_input_errnos_leak_nothing(tmp_path, tmpfd, engine_cls):
@@ -258,11 +235,11 @@ def test_bad_input_errnos_leak_nothing(tmp_path, tmpfd, engine_cls):
                              (Aiocb(tmpfd, None, nbytes=4), eng.aio_write)):
                 call(cb)
                 with pytest.raises(AioError) as ei:
-                    _reap(eng, cb)
+                    reap(eng, cb)
                 assert ei.value.errno == Errno.EFAULT and ei.value.status == -1
             empty = Aiocb(tmpfd, None, nbytes=0)
             eng.aio_read(empty)  # no fo_read for an empty read: no buffer needed
-            assert _reap(eng, empty) == 0
+            assert reap(eng, empty) == 0
             # the same aiocb twice in flight: the seed accepts both (two jobs, one ujob)
             os.pwrite(tmpfd, bytes(4096), 0)
             twice = Aiocb(tmpfd, bytearray(4096))
@@ -272,7 +249,7 @@ def test_bad_input_errnos_leak_nothing(tmp_path, tmpfd, engine_cls):
             with pytest.raises(AioError) as ei:  # the per-process queue limit (2): EAGAIN, stored
                 eng.aio_read(extra)
             assert ei.value.errno == Errno.EAGAIN and eng.aio_error(extra) == Errno.EAGAIN
-            assert _reap(eng, twice) == 4096 and _reap(eng, twice) == 4096
+            assert reap(eng, twice) == 4096 and reap(eng, twice) == 4096
             with pytest.raises(AioError) as ei:
                 eng.aio_return(twice)
             assert ei.value.errno == Errno.EINVAL
@@ -282,11 +259,11 @@ def test_bad_input_errnos_leak_nothing(tmp_path, tmpfd, engine_cls):
             with pytest.raises(AioError) as ei:
                 eng.aio_read(Aiocb(tmpfd, bytearray(1)))
             assert ei.value.errno == Errno.EAGAIN
-            assert _reap(eng, one) == 1
+            assert reap(eng, one) == 1
     finally:
         for fd in (rd, r, w):
             os.close(fd)
-    _no_leaks(eng)
+    no_leaks(eng)
 
 
 def test_close_during_io_completes_everything_once(tmpfd, engine_cls):
@@ -298,7 +275,7 @@ def test_close_during_io_completes_everything_once(tmpfd, engine_cls):
         (eng.aio_write if i % 2 else eng.aio_read)(cb)
     eng.aio_fsync(O_SYNC, Aiocb(tmpfd))
     eng.close()  # rundown: cancel what is queued, wait for what runs, free everything
-    _no_leaks(eng)
+    no_leaks(eng)
     assert eng.stats.completes == 61
     assert threading.active_count() == BASELINE
     eng.close()  # twice is fine

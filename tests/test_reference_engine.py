@@ -17,32 +17,9 @@ from aiospec.reference.engine import (
     Errno,
     Op,
 )
+from engine_helpers import no_leaks, reap  # tests/engine_helpers.py
 
 BASELINE = threading.active_count()
-
-
-@pytest.fixture
-def tmpfd(tmp_path):
-    fd = os.open(tmp_path / "f", os.O_RDWR | os.O_CREAT, 0o600)
-    yield fd
-    os.close(fd)
-
-
-def _no_leaks(eng: Engine) -> None:
-    assert all(v == 0 for v in eng.leaks().values()), eng.leaks()
-    assert not eng.stats.faults
-    assert eng.stats.completes == eng.stats.notifies == eng.stats.frees
-
-
-def _reap(eng: Engine, cb: Aiocb) -> int:
-    eng.aio_suspend([cb])
-    while True:
-        try:
-            return eng.aio_return(cb)
-        except AioError as e:
-            if e.errno != Errno.EINVAL:  # EINVAL: finished but not yet on kaio_done
-                raise
-            eng.aio_suspend([cb], 0.01)
 
 
 def test_write_then_read_back(tmpfd):
@@ -50,13 +27,13 @@ def test_write_then_read_back(tmpfd):
         data = os.urandom(8192)
         w = Aiocb(tmpfd, bytearray(data), offset=4096)
         eng.aio_write(w)
-        assert _reap(eng, w) == 8192
+        assert reap(eng, w) == 8192
         r = Aiocb(tmpfd, bytearray(8192), offset=4096)
         eng.aio_read(r)
-        assert _reap(eng, r) == 8192
+        assert reap(eng, r) == 8192
         assert bytes(r.buffer) == data
         assert os.pread(tmpfd, 8192, 4096) == data
-    _no_leaks(eng)
+    no_leaks(eng)
     assert threading.active_count() == BASELINE
 
 
@@ -73,7 +50,7 @@ def test_waitcomplete_reaps_in_completion_order_and_polls(tmpfd):
         with pytest.raises(AioError) as ei:
             eng.aio_waitcomplete(0.01)
         assert ei.value.errno == Errno.EAGAIN
-    _no_leaks(eng)
+    no_leaks(eng)
 
 
 def test_suspend_semantics(tmpfd):
@@ -91,7 +68,7 @@ def test_suspend_semantics(tmpfd):
         with pytest.raises(AioError) as ei:
             eng.aio_suspend([cb], -1)
         assert ei.value.errno == Errno.EINVAL
-    _no_leaks(eng)
+    no_leaks(eng)
 
 
 def test_callback_notification(tmpfd):
@@ -102,8 +79,8 @@ def test_callback_notification(tmpfd):
         eng.aio_write(cb)
         assert ev.wait(5)
         assert got == [cb]
-        _reap(eng, cb)
-    _no_leaks(eng)
+        reap(eng, cb)
+    no_leaks(eng)
 
 
 class _OrderEngine(Engine):
@@ -129,15 +106,15 @@ def test_fsync_waits_for_earlier_writes(tmpfd):
             eng.aio_write(w)
         s = Aiocb(tmpfd)
         eng.aio_fsync(O_SYNC, s)
-        assert _reap(eng, s) == 0
+        assert reap(eng, s) == 0
         for w in ws:
-            _reap(eng, w)
+            reap(eng, w)
         start = eng.log.index(("start", Op.LIO_SYNC, 8))
         ends = [i for i, e in enumerate(eng.log) if e[0] == "end" and e[1] == Op.LIO_WRITE]
         assert len(ends) == 8 and max(ends) < start  # D17: every counted write finished first
         with pytest.raises(AioError) as ei:
             eng.aio_fsync("O_DSYNC", s)
         assert ei.value.errno == Errno.EINVAL
-    _no_leaks(eng)
+    no_leaks(eng)
 
 

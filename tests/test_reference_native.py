@@ -34,34 +34,11 @@ from aiospec.reference.trace import Recorder
 from aiospec.reference.tracecheck import check_recorder
 from aiospec.reference.types import Limits
 from aiospec.spec import builtin_names, load
+from engine_helpers import no_leaks, reap  # tests/engine_helpers.py
 
 needs_native = pytest.mark.skipif(not native_available(), reason=str(native_engine.NATIVE_ERROR))
 BASELINE = threading.active_count()
 F1_SCENARIOS = {"default", "lio-fsync", "full"}
-
-
-@pytest.fixture
-def tmpfd(tmp_path):
-    fd = os.open(tmp_path / "f", os.O_RDWR | os.O_CREAT, 0o600)
-    yield fd
-    os.close(fd)
-
-
-def _no_leaks(eng) -> None:
-    assert all(v == 0 for v in eng.leaks().values()), eng.leaks()
-    assert not eng.stats.faults
-    assert eng.stats.completes == eng.stats.notifies == eng.stats.frees
-
-
-def _reap(eng, cb: Aiocb) -> int:
-    eng.aio_suspend([cb])
-    while True:
-        try:
-            return eng.aio_return(cb)
-        except AioError as e:
-            if e.errno != Errno.EINVAL:
-                raise
-            eng.aio_suspend([cb], 0.01)
 
 
 def test_unavailable_is_reported(monkeypatch):
@@ -81,16 +58,16 @@ def test_write_then_read_back(tmpfd):
         w = Aiocb(tmpfd, bytearray(data), offset=4096)
         eng.aio_write(w)
         assert w.error == Errno.EINPROGRESS and w.kernelinfo > 0  # the submission's user-memory stores
-        assert _reap(eng, w) == 8192
+        assert reap(eng, w) == 8192
         assert (w.status, w.error) == (8192, 0)
         r = Aiocb(tmpfd, memoryview(bytearray(8192)), offset=4096)
         eng.aio_read(r)
-        assert _reap(eng, r) == 8192
+        assert reap(eng, r) == 8192
         assert bytes(r.buffer) == data == os.pread(tmpfd, 8192, 4096)
         with pytest.raises(AioError) as ei:  # reaped: aio_return a second time is EINVAL
             eng.aio_return(r)
         assert ei.value.errno == Errno.EINVAL
-    _no_leaks(eng)
+    no_leaks(eng)
     assert threading.active_count() == BASELINE
     with pytest.raises(RuntimeError):
         eng.aio_read(r)
@@ -118,7 +95,7 @@ def test_waitcomplete_reaps_everything_and_polls(tmpfd):
             with pytest.raises(AioError) as ei:
                 eng.aio_waitcomplete(bad)
             assert ei.value.errno == Errno.EINVAL
-    _no_leaks(eng)
+    no_leaks(eng)
 
 
 @needs_native
@@ -139,7 +116,7 @@ def test_suspend_semantics(tmpfd):
         with pytest.raises(AioError) as ei:
             eng.aio_suspend([cb], -1)
         assert ei.value.errno == Errno.EINVAL
-    _no_leaks(eng)
+    no_leaks(eng)
 
 
 @needs_native
@@ -159,10 +136,10 @@ def test_in_progress_while_queued(tmpfd):
             assert ei.value.errno == Errno.EAGAIN
         assert eng.aio_cancel(tmpfd, a) == AIO_CANCELED
         with pytest.raises(AioError) as ei:
-            _reap(eng, a)
+            reap(eng, a)
         assert (ei.value.errno, ei.value.status, a.error, a.status) == (Errno.ECANCELED, -1, Errno.ECANCELED, -1)
         eng.aio_write(Aiocb(tmpfd, bytearray(5)))  # still queued at close: the rundown cancels it
-    _no_leaks(eng)
+    no_leaks(eng)
     assert eng.stats.completes == 2
 
 
@@ -178,11 +155,11 @@ def test_cancel_of_a_running_job_is_notcancelled(tmpfd):
             while eng.leaks()["kaio_active_count"] == 0 and time.monotonic() < deadline:
                 pass
             res = eng.aio_cancel(tmpfd, big)
-            assert _reap(eng, big) == 64 << 20
+            assert reap(eng, big) == 64 << 20
             if res != AIO_ALLDONE:  # else it finished before the cancel: try again
                 break
         assert res == AIO_NOTCANCELED
-    _no_leaks(eng)
+    no_leaks(eng)
 
 
 @needs_native
@@ -194,10 +171,10 @@ def test_callback_notification_and_a_failing_callback(tmpfd):
         eng.aio_write(cb)
         assert ev.wait(5)
         assert got == [cb]
-        _reap(eng, cb)
+        reap(eng, cb)
         boom = Aiocb(tmpfd, bytearray(4), notify=lambda x: 1 / 0)
         eng.aio_write(boom)
-        _reap(eng, boom)
+        reap(eng, boom)
     assert any("ZeroDivisionError" in f for f in eng.stats.faults)  # recorded, delivery survives
     assert eng.stats.completes == eng.stats.frees == 2
     assert threading.active_count() == BASELINE  # the notifier was joined
@@ -211,14 +188,14 @@ def test_fsync_waits_for_earlier_writes(tmpfd):
             eng.aio_write(w)
         s = Aiocb(tmpfd)
         eng.aio_fsync(O_SYNC, s)
-        assert _reap(eng, s) == 0
+        assert reap(eng, s) == 0
         assert all(eng.aio_error(w) == 0 for w in ws)  # D17: every counted write finished first
         for w in ws:
-            assert _reap(eng, w) == 1 << 16
+            assert reap(eng, w) == 1 << 16
         with pytest.raises(AioError) as ei:
             eng.aio_fsync("O_DSYNC", s)
         assert ei.value.errno == Errno.EINVAL
-    _no_leaks(eng)
+    no_leaks(eng)
 
 
 # -- traces of native runs, checked by the spec ------------------------------------------------
