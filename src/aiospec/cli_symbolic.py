@@ -33,16 +33,23 @@ def _props(names: tuple[str, ...]):
 @click.option("--mutant", default=None, help="Check a mutant of the catalogue instead of the faithful spec.")
 @click.option("--trace-out", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Write each counterexample (ITF, JSON, text, Mermaid) into this directory.")
-@click.option("--facts", is_flag=True, help="Enumerate the scenario explicitly first and assume the values each "
-              "variable takes there while encoding (far fewer forks); BMC checks them on every frame.")
+@click.option("--facts/--no-facts", default=True, show_default=True,
+              help="Sample the scenario explicitly and assume the values each variable takes there while encoding "
+                   "(far fewer symbolic paths).  BMC checks the facts on every frame; a reachable state that breaks "
+                   "one is added to the sample and the search starts over, so the verdict stays exact.")
+@click.option("--sample", type=click.IntRange(min=1), default=50_000, show_default=True,
+              help="With --facts: breadth-first states to sample (plus 2,000 random runs).")
 def bmc(scenario: str, depth: int, profile: str | None, prop_names: tuple[str, ...], mutant: str | None,
-        trace_out: Path | None, facts: bool) -> None:
+        trace_out: Path | None, facts: bool, sample: int) -> None:
     """Bounded model checking with z3: any property violated within DEPTH steps of SCENARIO."""
     from .checker.mutants import MUTANTS, applied, model_for
+    from .checker.symbolic.bmc import NOT_BY_DEFAULT
     from .checker.symbolic.bmc import bmc as run_bmc
+    from .checker.symbolic.strengthen import bmc_exact
     from .checker.trace import format_trace, replay
     from .cli import _load, err, out
     from .cli_trace import write_trace_files
+    from .spec.properties import PROPERTIES
 
     sc = _load(scenario, profile)
     if mutant is not None and mutant not in MUTANTS:
@@ -53,23 +60,20 @@ def bmc(scenario: str, depth: int, profile: str | None, prop_names: tuple[str, .
     t0 = time.perf_counter()
     with applied(mu):
         model = model_for(sc, mu)
-        with err.status(f"encoding {sc.name} ...") if err.is_terminal else _null():
-            enc = None
+        with err.status(f"encoding {sc.name} ...") if err.is_terminal else _null() as status:
+            def say(msg: str) -> None:
+                if status is not None and hasattr(status, "update"):
+                    status.update(escape(msg))
             if facts:
-                from .checker.symbolic.bmc import NOT_BY_DEFAULT
-                from .checker.symbolic.encode import encode
-                from .checker.symbolic.layout import Layout
-                from .checker.symbolic.lemmas import reachable_states, value_facts
-                from .spec.properties import PROPERTIES
-
-                lay = Layout(model)
-                known = value_facts(model, lay, reachable_states(model), lay.frame("x"))
                 ps = props or [p for p in PROPERTIES if p.name not in NOT_BY_DEFAULT]
-                enc = encode(model, [p for p in ps if p.kind != "reach"], facts=known)
-            res = run_bmc(model, depth, props, enc=enc)
+                res = bmc_exact(model, depth, ps, limit=sample, progress=say)
+            else:
+                res = run_bmc(model, depth, props)
+        how = (f"{res.facts} facts from {res.sampled:,} sampled states, {res.rounds} round{'s' if res.rounds > 1 else ''}"
+               if facts else "no facts assumed")
         out.print(f"[bold]aiospec bmc {escape(sc.name)}[/] --depth {depth}"
                   f"{' (mutant ' + escape(mutant) + ')' if mutant else ''}: {res.paths:,} symbolic paths, "
-                  f"{res.updates:,} guarded updates, encoded in {res.encode_seconds:.1f}s, "
+                  f"{res.updates:,} guarded updates ({how}), encoded in {res.encode_seconds:.1f}s, "
                   f"solved in {res.solve_seconds:.1f}s")
         for name, v in sorted(res.violations.items(), key=lambda kv: kv[1].depth):
             tr = replay(model, v.path, name, v.message)

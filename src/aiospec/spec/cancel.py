@@ -47,13 +47,15 @@ def _matches(v: View, a: int, j: int) -> bool:
     return slot.fd == call.fd and (call.aiocb is None or slot.aiocb == call.aiocb)
 
 
-def cancel_walk(v: View, a: int, j: int) -> None:
+def cancel_walk(v: View, a: int, j: int, budget: int | None = None) -> None:
     """Continue TAILQ_FOREACH_SAFE(job, &kaio_jobqueue, plist, jobn) at ``j``, kaio held."""
     act = v.actors[a]
     rundown = is_rundown(v, a)
     acb = None if rundown else call_of(v, a).aiocb
-    budget = 2 * len(v.sc.slots) + 2  # a walk longer than that has found a cycle in a corrupted list
+    if budget is None:
+        budget = 2 * len(v.sc.slots) + 2  # a walk longer than that has found a cycle in a corrupted list
     while j != -1:
+        v.cut(cancel_walk, a, j, budget)
         budget -= 1
         if budget < 0:
             v.emit("kassert", "TAILQ", "the walk of kaio_jobqueue does not terminate (corrupted list)")
@@ -81,7 +83,13 @@ def cancel_walk(v: View, a: int, j: int) -> None:
                 if acb is not None:
                     break
         j = nxt
-    if rundown:
+    v.cut(walk_done, a)
+    walk_done(v, a)
+
+
+def walk_done(v: View, a: int) -> None:
+    """After the loop: aio_proc_rundown waits for the queue to drain, sys_aio_cancel answers."""
+    if is_rundown(v, a):
         rundown_check(v, a)
     else:
         cancel_return(v, a)

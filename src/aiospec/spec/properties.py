@@ -85,6 +85,8 @@ class Ctx:
         self.model = model
         self.sc = sc
         self.nj = len(sc.slots)
+        self.focus: int | None = None  # set by the z3 encoder: one job at a time (see jobs())
+        self.focused = False
         self.members = [[s.index for s in sc.slots if s.lio == lj] for lj in range(sc.lio_count)]
         self.lio_caller = {}
         for ti, th in enumerate(sc.threads):
@@ -95,6 +97,17 @@ class Ctx:
         self.free_tail_pcs = frozenset(pc(n) for n in ("FREE_TAIL", "RUN_FREE_TAIL"))
         self.lio_open_pc = pc("LIO_OPEN")
         self.sleep_pcs = frozenset(lb.index for lb in LABELS if lb.sleeps)
+
+    def jobs(self, s) -> list[tuple[int, tuple]]:
+        """(j, job) for every job; for one job when the z3 encoder encodes a property per job.
+
+        A property that loops over ``ctx.jobs(s)`` and returns at the first bad job, with no
+        state carried from one job to the next, fails iff it fails with some single job in
+        focus: the encoder then costs the sum over jobs, not the product of their branches."""
+        if self.focus is None:
+            return list(enumerate(s[S_JOBS]))
+        self.focused = True
+        return [(self.focus, s[S_JOBS][self.focus])]
 
 
 def _freeing(ctx: Ctx, s, j: int) -> bool:
@@ -114,7 +127,7 @@ def _lio_extra(ctx: Ctx, s, lj: int) -> int:
 
 @prop("D2", "invariant", "CANCELLING implies CANCELLED; a cancel callback runs at most once per job", "14 D2")
 def _d2(ctx, s):
-    for j, job in enumerate(s[S_JOBS]):
+    for j, job in ctx.jobs(s):
         if job[J.FLAGS] & CANCELLING and not job[J.FLAGS] & CANCELLED:
             return f"job {ctx.model.job_name(j)} is CANCELLING but not CANCELLED"
         if job[J.G_CALLBACKS] > 1:
@@ -124,7 +137,7 @@ def _d2(ctx, s):
 
 @prop("D3", "invariant", "QUEUEING and CANCELLING are never both set", "14 D3")
 def _d3(ctx, s):
-    for j, job in enumerate(s[S_JOBS]):
+    for j, job in ctx.jobs(s):
         if job[J.FLAGS] & QUEUEING and job[J.FLAGS] & CANCELLING:
             return f"job {ctx.model.job_name(j)} is QUEUEING and CANCELLING"
     return None
@@ -133,7 +146,7 @@ def _d3(ctx, s):
 @prop("D4", "invariant", "a CLEARED job is on no backend queue", "14 D4")
 def _d4(ctx, s):
     lists = s[S_LISTS]
-    for j, job in enumerate(s[S_JOBS]):
+    for j, job in ctx.jobs(s):
         if job[J.FLAGS] & CLEARED and (j in lists[Q.AIOJOBS] or j in lists[Q.SYNCQ]):
             return f"CLEARED job {ctx.model.job_name(j)} is still on a backend queue"
     return None
@@ -143,7 +156,7 @@ def _d4(ctx, s):
       "a QUEUEING job on none", "14 D5")
 def _d5(ctx, s):
     lists = s[S_LISTS]
-    for j, job in enumerate(s[S_JOBS]):
+    for j, job in ctx.jobs(s):
         if job[J.ALLOC] != 1:
             continue
         on_all, on_q, on_d = j in lists[Q.ALL], j in lists[Q.JOBQ], j in lists[Q.DONE]
@@ -179,7 +192,7 @@ def _d7(ctx, s):
 
 @prop("D8", "invariant", "aio_bio_done_notify runs at most once per job", "14 D8")
 def _d8(ctx, s):
-    for j, job in enumerate(s[S_JOBS]):
+    for j, job in ctx.jobs(s):
         if job[J.G_NOTIFIES] > 1:
             return f"job {ctx.model.job_name(j)} notified {job[J.G_NOTIFIES]} times"
     return None
@@ -259,7 +272,7 @@ def _d14(ctx, s):
 
 @prop("D18", "invariant", "a job's result comes from exactly one aio_complete", "14 D18")
 def _d18(ctx, s):
-    for j, job in enumerate(s[S_JOBS]):
+    for j, job in ctx.jobs(s):
         if job[J.G_COMPLETES] > 1:
             return f"job {ctx.model.job_name(j)} completed {job[J.G_COMPLETES]} times"
     return None
@@ -267,7 +280,7 @@ def _d18(ctx, s):
 
 @prop("P-RESULT-ONCE", "invariant", "aio_return/aio_waitcomplete hand out each job's result at most once", "POSIX")
 def _result_once(ctx, s):
-    for j, job in enumerate(s[S_JOBS]):
+    for j, job in ctx.jobs(s):
         if job[J.G_RETURNED] > 1:
             return f"result of job {ctx.model.job_name(j)} handed out {job[J.G_RETURNED]} times"
     return None
@@ -275,7 +288,7 @@ def _result_once(ctx, s):
 
 @prop("P-NOTIFY-ONCE", "invariant", "a job's signal/kevent is posted at most once", "POSIX")
 def _notify_once(ctx, s):
-    for j, job in enumerate(s[S_JOBS]):
+    for j, job in ctx.jobs(s):
         if job[J.G_POSTS] > 1:
             return f"job {ctx.model.job_name(j)} posted {job[J.G_POSTS]} notifications"
     return None
@@ -483,7 +496,7 @@ def _p_return(ctx, s, tr):
 
 @prop("END", "end", "after rundown no job or lio is allocated and the kaioinfo is gone", "14 D16, A7")
 def _end(ctx, s):
-    for j, job in enumerate(s[S_JOBS]):
+    for j, job in ctx.jobs(s):
         if job[J.ALLOC] == 1:
             return f"job {ctx.model.job_name(j)} still allocated after rundown"
     for lj, lio in enumerate(s[S_LIOS]):
@@ -496,7 +509,7 @@ def _end(ctx, s):
 
 @prop("D16", "end", "every committed job reached kaio_done (one aio_complete, one notify)", "14 D16, D18")
 def _d16(ctx, s):
-    for j, job in enumerate(s[S_JOBS]):
+    for j, job in ctx.jobs(s):
         if job[J.G_COMMITTED] and (job[J.G_COMPLETES] != 1 or job[J.G_NOTIFIES] != 1):
             return f"job {ctx.model.job_name(j)}: {job[J.G_COMPLETES]} completions, {job[J.G_NOTIFIES]} notifies"
     return None
@@ -505,7 +518,7 @@ def _d16(ctx, s):
 @prop("P-NOTIFY-EXACT", "end", "every job and list that asked for a notification got exactly one, unless it finished "
       "during rundown", "POSIX sigevent")
 def _notify_exact(ctx, s):
-    for j, job in enumerate(s[S_JOBS]):
+    for j, job in ctx.jobs(s):
         sig = ctx.sc.aiocbs[ctx.sc.slots[j].aiocb].sigev
         if job[J.G_COMMITTED] and sig in (Sigev.SIGNAL, Sigev.KEVENT) and not ctx.sc.rtems \
                 and not job[J.G_RUNDOWN_NOTE] and job[J.G_POSTS] != 1:

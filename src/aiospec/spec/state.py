@@ -122,6 +122,16 @@ class View:
     actors = property(lambda self: self._nested(S_ACTORS))
     daemons = property(lambda self: self._nested(S_DAEMONS))
 
+    def cut(self, fn, *args) -> None:
+        """A point inside one atomic step where the rest of the step is ``fn(view, *args)``.
+
+        Nothing happens here in an explicit run.  The z3 encoder (``checker/symbolic``) stops
+        each symbolic path at a cut, merges the paths that reached it into one state, and runs
+        ``fn`` once on the merge: a loop then costs the sum of its iterations' branches, not
+        their product.  Put one at the head of a loop whose carried values are all in ``args``,
+        in a function the step tail-calls (nothing may run after ``fn`` returns).
+        """
+
     @property
     def recording(self) -> bool:
         """Whether this run keeps each thread's results (conformance); cheap to ask first."""

@@ -61,11 +61,11 @@ def d_run(v: View, d: int, result) -> None:
     j = v.daemons[d][DM.JOB]
     if not v.touch(j, "handle_fn"):
         return
-    slot = v.sc.slots[j]
+    op = Op(int(v.sc.slots[j].op))  # concrete: the encoder forks once per opcode here
     want = {Op.LIO_READ: HandleFn.RW, Op.LIO_WRITE: HandleFn.RW, Op.LIO_SYNC: HandleFn.SYNC,
-            Op.LIO_MLOCK: HandleFn.MLOCK}.get(slot.op)
-    v.kassert("A9", v.jobs[j][J.HANDLE_FN] == want, f"handle_fn {v.jobs[j][J.HANDLE_FN]} for opcode {slot.op.name}")
-    v.emit("io", j, slot.op.name, result)
+            Op.LIO_MLOCK: HandleFn.MLOCK}.get(op)
+    v.kassert("A9", v.jobs[j][J.HANDLE_FN] == want, f"handle_fn {v.jobs[j][J.HANDLE_FN]} for opcode {op.name}")
+    v.emit("io", j, op.name, result)
     complete_write(v, j, *result)
     v.daemons[d][DM.PC] = pc("D_COMPLETE")
 

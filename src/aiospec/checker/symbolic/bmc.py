@@ -19,15 +19,15 @@ import z3
 
 from ...spec.model import Model
 from ...spec.properties import PROPERTIES, Property
-from .encode import Encoding, encode
+from .encode import SPEC_ERROR, Encoding, encode
 
 # LOCKS audits every write of every step against the lock it holds: symbolically that is a
 # comparison of whole records per step, the costliest property by far, and it is a property
 # of the step bodies that the explicit checker settles on every scenario.  Ask for it by name.
 NOT_BY_DEFAULT = frozenset({"LOCKS"})
 
-TYPE = "TYPE-OK"
-FACTS = "FACTS"  # the facts an encoding assumed (encode(facts=...)), checked on every frame  # the domains the encoding assumes (layout.py), checked on every frame
+TYPE = "TYPE-OK"  # the domains the encoding assumes (layout.py), checked on every frame
+FACTS = "FACTS"  # the facts an encoding assumed (encode(facts=...)), checked on every frame
 
 
 @dataclass
@@ -36,6 +36,7 @@ class BmcViolation:
     depth: int  # number of steps of the counterexample, the violating step included
     path: list[tuple]  # (actor, label index, choice), replayable on the explicit model
     message: str = ""  # what the explicit model says at the end of the path
+    states: list = field(default_factory=list)  # the states of the path (kept for FACTS: all reachable)
 
 
 @dataclass
@@ -48,6 +49,9 @@ class BmcResult:
     paths: int = 0
     updates: int = 0
     complete: bool = True  # False when the bound stopped the search early (timeout)
+    rounds: int = 1  # encodings built (bmc_exact refines its facts between rounds)
+    facts: int = 0  # facts the last encoding assumed (each checked on every frame)
+    sampled: int = 0  # explicit states the facts were mined from
 
 
 class Unroller:
@@ -57,8 +61,9 @@ class Unroller:
         self.enc = enc
         self.lay = enc.layout
         self.frames: list[list[z3.BitVecRef]] = [self.lay.frame("0")]
-        self.sels: list[z3.ArithRef] = []
+        self.sels: list[z3.BitVecRef] = []
         self.moves = [i for i, st in enumerate(enc.steps) if st.halts is None]
+        self.sel_width = max(1, len(self.moves).bit_length())
         self._writes = self._writers()
         self._template = None
 
@@ -76,17 +81,19 @@ class Unroller:
     def sub(self, f: z3.ExprRef, k: int) -> z3.ExprRef:
         return z3.substitute(f, *zip(self.enc.xs, self.frames[k]))
 
+    def init_values(self, model: Model) -> list[int]:
+        return self.lay.values(model.initial())
+
     def init(self, model: Model) -> z3.BoolRef:
-        vals = self.lay.values(model.initial())
-        return z3.And(*[x == v for x, v in zip(self.frames[0], vals)])
+        return z3.And(*[x == v for x, v in zip(self.frames[0], self.init_values(model))])
 
     def template(self) -> z3.BoolRef:
         """One non-halting step from ``xs`` to ``xs'`` chosen by ``sel`` (built once, renamed per frame)."""
         if self._template is None:
             enc = self.enc
             nxt = self.lay.frame("next")
-            sel = z3.Int("sel")
-            cs = [sel >= 0, sel < len(self.moves),
+            sel = z3.BitVec("sel", self.sel_width)
+            cs = [z3.ULT(sel, len(self.moves)),
                   z3.Or(*[z3.And(sel == n, enc.steps[i].guard) for n, i in enumerate(self.moves)])]
             for v, ws in enumerate(self._writes):
                 val = enc.xs[v]
@@ -102,7 +109,7 @@ class Unroller:
         _, nxt_t, sel_t = self._template
         k = len(self.frames) - 1
         cur, nxt = self.frames[k], self.lay.frame(str(k + 1))
-        sel = z3.Int(f"sel@{k}")
+        sel = z3.BitVec(f"sel@{k}", self.sel_width)
         self.frames.append(nxt)
         self.sels.append(sel)
         return z3.substitute(t, *zip(self.enc.xs, cur), *zip(nxt_t, nxt), (sel_t, sel))
@@ -116,7 +123,7 @@ def bad(enc: Encoding, props: list[Property], unroller: Unroller, k: int) -> dic
         if name in want:
             out[name] = unroller.sub(f, k)
     for name, f in enc.step_props.items():
-        if name in want:
+        if name in want or name == SPEC_ERROR:
             out[name] = unroller.sub(f, k)
     if k >= 1:
         pairs = list(zip(enc.xs, unroller.frames[k - 1])) + list(zip(enc.ys, unroller.frames[k]))
@@ -143,9 +150,10 @@ def bmc(model: Model, depth: int, props: list[Property] | None = None, enc: Enco
         props = [p for p in PROPERTIES if p.name not in NOT_BY_DEFAULT]
     props = [p for p in props if p.kind != "reach"]
     enc = enc or encode(model, props)
-    res = BmcResult(model.sc.name, depth, encode_seconds=enc.seconds, paths=enc.paths, updates=len(enc.steps))
+    res = BmcResult(model.sc.name, depth, encode_seconds=enc.seconds, paths=enc.paths, updates=len(enc.steps),
+                    facts=len(enc.facts))
     un = Unroller(enc)
-    s = z3.Solver()
+    s = z3.SolverFor("QF_BV")  # all bit-vectors: z3's bit-blasting solver, about 3x faster than the default here
     s.add(un.init(model))
     t0 = time.perf_counter()
     for k in range(depth + 1):
@@ -156,9 +164,13 @@ def bmc(model: Model, depth: int, props: list[Property] | None = None, enc: Enco
             s.push()
             s.add(checks[FACTS])
             if s.check() == z3.sat:
-                path = _path_of(model, enc, un, s.model(), k)
+                m = s.model()
+                path = _path_of(model, enc, un, m, k)
+                frames = [enc.layout.state_of([m.eval(x, model_completion=True).as_signed_long() for x in fr])
+                          for fr in un.frames[:k + 1]]
                 s.pop()
-                res.violations[FACTS] = BmcViolation(FACTS, len(path), path, _confirm(model, props, path, FACTS)[1])
+                res.violations[FACTS] = BmcViolation(FACTS, len(path), path, _confirm(model, props, path, FACTS)[1],
+                                                     frames)
                 res.complete = False
                 break
             s.pop()
@@ -227,6 +239,12 @@ def _confirm(model: Model, props: list[Property], path: list[tuple], name: str) 
         return path, "a variable left the domain the encoding assumes"
     elif name == FACTS:
         return path, "a state reached here breaks a fact the encoding assumed: results past this depth are not exact"
+    elif name == SPEC_ERROR:
+        for actor, lb, c in model.enabled(s):
+            try:
+                model.step(s, actor, lb, c)
+            except Exception as e:  # noqa: BLE001 - the spec's own failure is what is reported
+                return path + [(actor, lb.index, c)], f"the spec's {lb.name} raised {type(e).__name__}: {e}"
     else:
         if path and p is not None and p.kind == "step" and not p.on:  # a two-state property: the last step
             tr0 = replay(model, path[:-1]).states[-1]

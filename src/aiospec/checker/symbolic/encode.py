@@ -30,7 +30,17 @@ class SymView(View):
     """A View that neither interns records nor forks on a list it does not touch, and whose
     records can be indexed by a symbolic value (``tables.py``)."""
 
-    __slots__ = ()
+    __slots__ = ("resuming",)
+
+    def __init__(self, s, sc) -> None:
+        super().__init__(s, sc)
+        self.resuming = False
+
+    def cut(self, fn, *args) -> None:
+        if self.resuming:  # the cut this run resumes from
+            self.resuming = False
+            return
+        raise Suspend(fn, args, self.freeze(), list(self.events))
 
     def _nested(self, i: int) -> list:
         c = self._c[i]
@@ -191,6 +201,14 @@ def _wrap(e: z3.ExprRef, ex: PathExplorer):
     return n if n is not None else SymInt(e, ex)
 
 
+class Suspend(Exception):
+    """A symbolic path reached ``View.cut``: the rest of its step is ``fn(view, *args)``."""
+
+    def __init__(self, fn, args: tuple, state, events: list) -> None:
+        super().__init__("cut")
+        self.fn, self.args, self.state, self.events = fn, args, state, events
+
+
 @dataclass
 class Step:
     """One guarded update: actor takes the option-th step it has, along one path of its body."""
@@ -253,46 +271,24 @@ def encode(model: Model, props: list[Property] | None = None, max_paths: int = 2
     for actor in model.actors():
         option = 0
         while True:
-            def run(ex: PathExplorer, actor=actor, option=option):
-                s = lay.sym_state(xs, ex)
-                opts = list(model.enabled_for(s, actor))
-                if option >= len(opts):
-                    return None
-                _, lb, choice = opts[option]
-                return s, lb, model.step(s, actor, lb, choice, canonical=False)
-
-            def body(ex: PathExplorer, run=run):
-                r = run(ex)
-                if r is None:
-                    return None
-                s, lb, tr = r
-                halts = None
-                for e in tr.events:
-                    if e.kind in HALTING:
-                        name = e.a if e.kind in ("kassert", "panic") else EVENT_PROPERTY[e.kind]
-                        halts = name if name in event_names else f"halt:{name}"
-                return lb.name, halts, tr.events, lay.terms_of(tr.target, xs)
-
             t1 = time.perf_counter()
-            paths = ex.explore(body)
-            enc.paths += len(paths)
+            outs, n = _step_paths(enc, ex, actor, option, event_names)
+            enc.paths += n
             if progress:
-                progress(f"{model.actor_name(actor)} option {option}: {len(paths)} paths, {time.perf_counter() - t1:.1f}s")
-            for path in paths:
-                _note_error(enc, path, f"{model.actor_name(actor)} option {option}")
-                if path.result is None:
-                    continue
-                name, halts, events, post = path.result
-                enc.steps.append(Step(actor, option, name, path.guard, post, halts))
+                progress(f"{model.actor_name(actor)} option {option}: {n} paths, {time.perf_counter() - t1:.1f}s")
+            if outs is None:
+                break
+            for guard, name, halts, events, post in outs:
+                enc.steps.append(Step(actor, option, name, guard, post, halts))
                 if halts and not halts.startswith("halt:"):
-                    bad_steps.setdefault(halts, []).append(path.guard)
-                kinds = {e.kind for e in events}
+                    bad_steps.setdefault(halts, []).append(guard)
+                if halts == SPEC_ERROR:
+                    continue
+                kinds = {e.kind for _, e in events}
                 for p in event_checks:
                     if kinds & set(p.on):
                         bad_steps.setdefault(p.name, []).extend(
-                            _step_violations(ex, ctx, lay, xs, p, actor, name, events, post, path.guard))
-            if not any(q.result is not None for q in paths):
-                break
+                            _step_violations(ex, ctx, lay, xs, p, actor, name, events, post, guard))
             option += 1
 
     for p in props:
@@ -301,7 +297,13 @@ def encode(model: Model, props: list[Property] | None = None, max_paths: int = 2
                 return p.check(ctx, lay.sym_state(xs, ex)) is not None
 
             t1 = time.perf_counter()
-            paths = ex.explore(check)
+            paths: list[Path] = []
+            for focus in range(max(1, ctx.nj)):  # one job at a time when the check loops over ctx.jobs()
+                ctx.focus, ctx.focused = (focus if ctx.nj else None), False
+                paths += ex.explore(check)
+                if not ctx.focused:
+                    break
+            ctx.focus = None
             enc.paths += len(paths)
             if progress:
                 progress(f"{p.name}: {len(paths)} paths, {time.perf_counter() - t1:.1f}s")
@@ -329,10 +331,134 @@ def encode(model: Model, props: list[Property] | None = None, max_paths: int = 2
     return enc
 
 
+# A step whose Python raises (an IndexError, a message that cannot be formatted): never from a
+# state the explicit checker reaches (it would crash), so every such state must be unreachable.
+SPEC_ERROR = "SPEC-ERROR"
+
 # Properties the encoding leaves to the explicit checker: LOCKS reads which lock each label
 # holds, a property of the step bodies themselves (settled by ``aiospec check`` on every scenario).
 NOT_SYMBOLIC = frozenset({"LOCKS"})
 
+
+
+@dataclass
+class _Resume:
+    """Paths of one step merged at a cut: where they continue, and under what condition."""
+
+    label: str
+    fn: Callable
+    args: list
+    terms: list[z3.BitVecRef]  # the merged state
+    reach: z3.BoolRef  # some merged path was taken
+    events: list[tuple]  # (guard or None, Event) emitted before the cut
+
+
+def _step_paths(enc: Encoding, ex: PathExplorer, actor: Actor, option: int,
+                event_names: set[str]) -> tuple[list[tuple] | None, int]:
+    """The terminal paths of one actor's option-th step: (guard, label, halts, events, post), with
+    each event as (guard or None, Event); None when no state offers that option.
+
+    Paths stop at each ``View.cut``; those that reach the same cut are merged into one state
+    (if-then-else terms over their guards) and the rest of the step runs once on it."""
+    model, lay, xs = enc.model, enc.layout, enc.xs
+    who = f"{model.actor_name(actor)} option {option}"
+
+    def finish(name: str, run) -> tuple | None:
+        try:
+            events, target = run()
+        except Suspend as sp:
+            return name, sp
+        return name, events, lay.terms_of(target, xs)
+
+    def first(ex: PathExplorer):
+        s = lay.sym_state(xs, ex)
+        try:
+            opts = list(model.enabled_for(s, actor))
+        except Exception:
+            if option:  # the same failure for every option: report it once, with option 0
+                return None
+            raise
+        if option >= len(opts):
+            return None
+        _, lb, choice = opts[option]
+
+        def run():
+            tr = model.step(s, actor, lb, choice, canonical=False)
+            return tr.events, tr.target
+        return finish(lb.name, run)
+
+    def resumed(ex: PathExplorer, r: _Resume):
+        v = model.View(lay.sym_state(r.terms, ex), model.sc)
+        v.resuming = True
+
+        def run():
+            try:
+                r.fn(v, *[_wrap(a, ex) if isinstance(a, z3.ExprRef) else a for a in r.args])
+            except Halt:
+                pass
+            return v.events, v.freeze()
+        return finish(r.label, run)
+
+    out: list[tuple] = []
+    total = 0
+    work: list[_Resume | None] = [None]
+    while work:
+        r = work.pop(0)
+        paths = ex.explore(first) if r is None else ex.explore(lambda ex, r=r: resumed(ex, r), given=r.reach)
+        total += len(paths)
+        if r is None and not any(q.result is not None or q.error is not None for q in paths):
+            return None, total
+        cuts: dict[tuple, list[tuple]] = {}
+        prefix = [] if r is None else r.events
+        for path in paths:
+            guard = path.guard if r is None else z3.And(r.reach, path.guard)
+            if path.error is not None and not isinstance(path.error, Halt):
+                # the spec's Python fails from these states: a step of its own, that BMC and prove check
+                out.append((guard, r.label if r else "?", SPEC_ERROR, prefix, list(xs)))
+                continue
+            if path.result is None:
+                continue
+            if isinstance(path.result[1], Suspend):
+                name, sp = path.result
+                key = (name, sp.fn, tuple(a if type(a) is int else None for a in sp.args))
+                cuts.setdefault(key, []).append((path.guard, guard, sp))
+                continue
+            name, events, post = path.result
+            out.append((guard, name, _halts(events, event_names), prefix + [(None, e) for e in events], post))
+        for (name, fn, _), members in cuts.items():
+            sts = [(own, lay.terms_of(sp.state, xs)) for own, _, sp in members]
+            terms = [_merge([(own, t[i]) for own, t in sts]) for i in range(len(xs))]
+            args = []
+            for i, a in enumerate(members[0][2].args):
+                if type(a) is int and all(type(m[2].args[i]) is int and m[2].args[i] == a for m in members):
+                    args.append(a)
+                else:
+                    args.append(_merge([(own, _bv(sp.args[i], lay.width)) for own, _, sp in members]))
+            events = prefix + [(guard, e) for _, guard, sp in members for e in sp.events]
+            work.append(_Resume(name, fn, args, terms, z3.Or(*[g for _, g, _ in members]), events))
+    return out, total
+
+
+def _merge(pairs: list[tuple[z3.BoolRef, z3.ExprRef]]) -> z3.ExprRef:
+    """One term equal to each pair's value under its guard (the guards exclude one another)."""
+    groups: dict[int, list] = {}
+    for g, t in pairs:
+        groups.setdefault(t.get_id(), [t, []])[1].append(g)
+    items = list(groups.values())
+    acc = items[-1][0]
+    for t, gs in items[:-1]:
+        acc = z3.If(z3.Or(*gs), t, acc)
+    return z3.simplify(acc)
+
+
+def _halts(events, event_names: set[str]) -> str | None:
+    """The property a halting event of a path violates (``halt:NAME`` when not asked for)."""
+    halts = None
+    for e in events:
+        if e.kind in HALTING:
+            name = e.a if e.kind in ("kassert", "panic") else EVENT_PROPERTY[e.kind]
+            halts = name if name in event_names else f"halt:{name}"
+    return halts
 
 def _rewrap(x, ex: PathExplorer):
     """An event argument of one exploration, usable in another (same terms, new explorer)."""
@@ -347,13 +473,25 @@ def _rewrap(x, ex: PathExplorer):
 
 def _step_violations(ex: PathExplorer, ctx: Ctx, lay: Layout, xs, p: Property, actor: Actor, label: str, events,
                      post, guard: z3.BoolRef) -> list[z3.BoolRef]:
-    """Where an event property fails on one path of a step: its check run under the path's guard."""
-    def check(ex: PathExplorer):
-        evs = tuple(Event(e.kind, _rewrap(e.a, ex), _rewrap(e.b, ex), _rewrap(e.c, ex)) for e in events)
-        tr = Transition(actor, BY_NAME[label], None, evs, lay.sym_state(post, ex))
-        return p.check(ctx, lay.sym_state(xs, ex), tr) is not None
+    """Where an event property fails on one path of a step.
 
-    return [z3.And(guard, q.guard) for q in ex.explore(check, given=guard) if q.result]
+    Every event property fails on a step exactly when one of its events (of the kinds in
+    ``p.on``) fails it alone (``test_event_properties_judge_each_event_alone``), so each event
+    is checked on its own, under the path's guard and, for an event from before a cut, its own:
+    the work is the sum over events, not one fork per combination."""
+    out: list[z3.BoolRef] = []
+    for g, e in events:
+        if e.kind not in p.on:
+            continue
+        given = guard if g is None else z3.And(guard, g)
+
+        def check(ex: PathExplorer, e=e):
+            ev = Event(e.kind, _rewrap(e.a, ex), _rewrap(e.b, ex), _rewrap(e.c, ex))
+            tr = Transition(actor, BY_NAME[label], None, (ev,), lay.sym_state(post, ex))
+            return p.check(ctx, lay.sym_state(xs, ex), tr) is not None
+
+        out += [z3.And(given, q.guard) for q in ex.explore(check, given=given) if q.result]
+    return out
 
 
 def _note_error(enc: Encoding, path: Path, where: str) -> None:

@@ -81,23 +81,15 @@ class Atom:
 
 def mine(model: Model, lay: Layout, states: list[State], xs: list[z3.BitVecRef]) -> list[tuple[str, z3.BoolRef]]:
     """Candidate lemmas (text, formula over ``xs``) true in every state of ``states``."""
-    vals = np.array([lay.values(s) for s in states], dtype=np.int64)
+    vals = _values(lay, states)
     atoms: list[Atom] = []
     cols: list[np.ndarray] = []
     forms: list[z3.BoolRef] = []
-    out: list[tuple[str, z3.BoolRef]] = []
+    out = _value_sets(lay, vals, xs)
     for i, slot in enumerate(lay.slots):
         col = vals[:, i]
-        lo, hi = int(col.min()), int(col.max())
-        if lo == hi:
-            out.append((f"{slot.name} == {show(slot, lo)}", xs[i] == lo))
+        if col.min() == col.max():
             continue
-        seen = [int(v) for v in np.unique(col)]
-        if len(seen) <= 16:  # the values it takes, not just their range (a pc skips most labels)
-            out.append((f"{slot.name} in {{{', '.join(show(slot, v) for v in seen)}}}",
-                        z3.Or(*[xs[i] == v for v in seen])))
-        else:
-            out.append((f"{lo} <= {slot.name} <= {hi}", z3.And(xs[i] >= lo, xs[i] <= hi)))
         ctl = (slot.comp, slot.field) in CONTROL or (slot.comp == S_KI and (S_KI, -1) in CONTROL) \
             or (slot.comp == S_LISTS and slot.field == -1)
         for v in np.unique(col):
@@ -162,4 +154,23 @@ def mine(model: Model, lay: Layout, states: list[State], xs: list[z3.BitVecRef])
 def value_facts(model: Model, lay: Layout, states: list[State], xs: list[z3.BitVecRef]) -> list[tuple[str, z3.BoolRef]]:
     """The values each variable takes in ``states`` (a constant, a set, or a range): assumed
     while encoding they rule out most impossible forks (``encode(facts=...)``)."""
-    return [(t, f) for t, f in mine(model, lay, states, xs) if "->" not in t]
+    return _value_sets(lay, _values(lay, states), xs)
+
+
+def _values(lay: Layout, states: list[State]) -> np.ndarray:
+    return np.array([lay.values(s) for s in states], dtype=np.int64)
+
+
+def _value_sets(lay: Layout, vals: np.ndarray, xs: list[z3.BitVecRef]) -> list[tuple[str, z3.BoolRef]]:
+    out: list[tuple[str, z3.BoolRef]] = []
+    for i, slot in enumerate(lay.slots):
+        col = vals[:, i]
+        seen = [int(v) for v in np.unique(col)]
+        if len(seen) == 1:
+            out.append((f"{slot.name} == {show(slot, seen[0])}", xs[i] == seen[0]))
+        elif len(seen) <= 16:  # the values it takes, not just their range (a pc skips most labels)
+            out.append((f"{slot.name} in {{{', '.join(show(slot, v) for v in seen)}}}",
+                        z3.Or(*[xs[i] == v for v in seen])))
+        else:
+            out.append((f"{seen[0]} <= {slot.name} <= {seen[-1]}", z3.And(xs[i] >= seen[0], xs[i] <= seen[-1])))
+    return out

@@ -21,11 +21,11 @@ import z3
 from ...spec.model import Model
 from ...spec.properties import PROPERTIES
 from .bmc import NOT_BY_DEFAULT, TYPE, Unroller
-from .encode import Encoding, encode
+from .encode import SPEC_ERROR, Encoding, encode
 from .lemmas import mine, reachable_states
 
 # The per-job protocol invariants the proofs are about (SEMANTICS.md section 14).
-TARGETS = ("A1", "D2", "D2-STICKY", "D3", "D4", "D5", "D6", "D9", "D13", "D14")
+TARGETS = ("A1", "D2", "D2-STICKY", "D3", "D4", "D5", "D6", "D9", "D13", "D14", "SPEC-ERROR")
 
 
 @dataclass
@@ -63,7 +63,6 @@ def prove(model: Model, targets: tuple[str, ...] = TARGETS, enc: Encoding | None
     un = Unroller(enc)
     step = un.step()  # frame 0 -> frame 1
     x0, x1 = un.frames[0], un.frames[1]
-    init = un.init(model)
     # candidates: (name, formula at frame 0, formula at frame 1)
     cands = [(c, _good(enc, c, x0), _good(enc, c, x1)) for c in [TYPE] + sorted(enc.invariants)]
     if mined:
@@ -74,41 +73,10 @@ def prove(model: Model, targets: tuple[str, ...] = TARGETS, enc: Encoding | None
         m1 = mine(model, enc.layout, states, x1)
         cands += [(f"lemma: {t}", f0, f1) for (t, f0), (_, f1) in zip(m0, m1)]
     rep.candidates = len(cands)
-    s = z3.Solver()
+    s = z3.SolverFor("QF_BV")
     s.set("timeout", timeout_ms)
-    # initially true: the initial state is concrete, so this is an evaluation
-    keep = []
-    for c in cands:
-        s.push()
-        s.add(init, z3.Not(c[1]))
-        if s.check() != z3.unsat:
-            rep.dropped.append(f"{c[0]} (false initially)")
-        else:
-            keep.append(c)
-        s.pop()
-    cands = keep
-    s.add(step)
-    flags = [z3.Bool(f"h{i}") for i in range(len(cands))]
-    for f, c in zip(flags, cands):
-        s.add(f == c[2])
+    cands, _ = houdini(s, un.init_values(model), x0, step, cands, rep.dropped)
     active = list(range(len(cands)))
-    while True:  # Houdini: drop every candidate the solver's step breaks, until none breaks
-        s.push()
-        s.add(*[cands[i][1] for i in active])
-        s.add(z3.Or(*[z3.Not(flags[i]) for i in active]))
-        r = s.check()
-        if r != z3.sat:
-            s.pop()
-            if r != z3.unsat:
-                rep.dropped.append(f"(solver gave {r}: nothing further is proved)")
-                active = []
-            break
-        m = s.model()
-        broken = [i for i in active if z3.is_false(m.eval(flags[i], model_completion=True))]
-        s.pop()
-        for i in broken:
-            rep.dropped.append(cands[i][0])
-        active = [i for i in active if i not in set(broken)]
     rep.lemmas = [cands[i][0] for i in active]
     names = set(rep.lemmas)
     strengthening = [cands[i][1] for i in active]
@@ -126,6 +94,8 @@ def prove(model: Model, targets: tuple[str, ...] = TARGETS, enc: Encoding | None
         elif name in enc.step_props:
             ok, detail = _holds(enc, un, s, strengthening, z3.substitute(enc.step_props[name], *zip(enc.xs, x0)),
                                 reachable)
+        elif name == SPEC_ERROR:
+            ok, detail = True, "no path of any step raises"
         elif p is not None and p.kind == "event":
             ok, detail = True, "no step of this scenario raises it"
         else:
@@ -136,12 +106,71 @@ def prove(model: Model, targets: tuple[str, ...] = TARGETS, enc: Encoding | None
     return rep
 
 
-def _holds(enc, un, s, strengthening, bad, reachable) -> tuple[bool, str]:
+Candidate = tuple  # (name, formula over frame 0, the same over frame 1)
+
+
+def houdini(s: z3.Solver, init: list[int], x0: list, step: z3.BoolRef, cands: list[Candidate],
+            dropped: list[str], protect: frozenset[str] = frozenset()) -> tuple[list[Candidate], bool]:
+    """The largest inductive subset of ``cands``: those true initially and kept by every step
+    (``step`` relates frame 0 to frame 1) from a state satisfying all of them.
+
+    ``step`` stays asserted on ``s`` afterwards; each dropped candidate's name goes to ``dropped``.
+    When a candidate named in ``protect`` breaks, it is dropped and the search stops there
+    (the caller's encoding assumed it); the second result then says False."""
+    keep = []
+    sub = list(zip(x0, [z3.BitVecVal(v, x.size()) for x, v in zip(x0, init)]))
+    for c in cands:  # the initial state is concrete: an evaluation
+        if z3.is_true(z3.simplify(z3.substitute(c[1], *sub))):
+            keep.append(c)
+        else:
+            dropped.append(f"{c[0]} (false initially)")
+            if c[0] in protect:
+                return [k for k in cands if k is not c], False
+    cands = keep
+    s.add(step)
+    pre = [z3.Bool(f"pre{i}") for i in range(len(cands))]
+    post = [z3.Bool(f"post{i}") for i in range(len(cands))]
+    for i, c in enumerate(cands):  # literals, so that each round is one check under assumptions
+        s.add(z3.Implies(pre[i], c[1]), post[i] == c[2])
+    active = list(range(len(cands)))
+    rnd = 0
+    while True:  # drop every candidate a step breaks, until none breaks
+        rnd += 1
+        goal = z3.Bool(f"goal{rnd}")
+        s.add(z3.Implies(goal, z3.Or(*[z3.Not(post[i]) for i in active])))
+        r = s.check(goal, *[pre[i] for i in active])
+        if r != z3.sat:
+            if r != z3.unsat:
+                dropped.append(f"(solver gave {r}: nothing further is proved)")
+                active = []
+            break
+        m = s.model()
+        broken = {i for i in active if z3.is_false(m.eval(post[i], model_completion=True))}
+        dropped.extend(cands[i][0] for i in sorted(broken))
+        active = [i for i in active if i not in broken]
+        if any(cands[i][0] in protect for i in broken):
+            return [cands[i] for i in active], False
+    for i in active:  # what survived holds in every state from here on
+        s.add(cands[i][1])
+    return [cands[i] for i in active], True
+
+
+def _holds(enc, un, s, strengthening, bad, reachable, tries: int = 20) -> tuple[bool, str]:
+    """Whether no step from a strengthened state is ``bad``; else a counterexample to induction,
+    preferring (among the first ``tries`` the solver gives) one whose pre-state is reachable."""
     s.push()
     s.add(*strengthening)
     s.add(bad)
     r = s.check()
-    detail = _describe(enc, un, s.model(), reachable) if r == z3.sat else ("" if r == z3.unsat else f"solver: {r}")
+    detail = "" if r == z3.unsat else f"solver: {r}"
+    for _ in range(tries if r == z3.sat else 0):
+        m = s.model()
+        detail, hit = _describe(enc, un, m, reachable)
+        if hit or reachable is None:
+            break
+        s.add(z3.Or(*[x != m.eval(x, model_completion=True) for x in un.frames[0]]))  # another pre-state
+        if s.check() != z3.sat:
+            break
     s.pop()
     return r == z3.unsat, detail
 
@@ -150,7 +179,7 @@ def _cti(enc, un, s, strengthening, bad, reachable) -> str:
     return _holds(enc, un, s, strengthening, bad, reachable)[1]
 
 
-def _describe(enc: Encoding, un: Unroller, m: z3.ModelRef, reachable: set[int] | None) -> str:
+def _describe(enc: Encoding, un: Unroller, m: z3.ModelRef, reachable: set[int] | None) -> tuple[str, bool]:
     """A counterexample to induction in words: the step taken and whether its pre-state is reachable."""
     lay = enc.layout
     vals = [m.eval(x, model_completion=True).as_signed_long() for x in un.frames[0]]
@@ -158,9 +187,10 @@ def _describe(enc: Encoding, un: Unroller, m: z3.ModelRef, reachable: set[int] |
     st = enc.steps[un.moves[sel]] if 0 <= sel < len(un.moves) else None
     pre = lay.state_of(vals)
     where = f"{enc.model.actor_name(st.actor)} takes {st.label}" if st else "a step"
+    hit = reachable is not None and hash(pre) in reachable
     if reachable is None:
         reach = "reachability not checked"
     else:
-        reach = "the pre-state IS reachable" if hash(pre) in reachable else \
+        reach = "the pre-state IS reachable" if hit else \
             "the pre-state is not reachable (the lemmas are too weak, not a bug)"
-    return f"counterexample to induction: {where}; {reach}"
+    return f"counterexample to induction: {where}; {reach}", hit

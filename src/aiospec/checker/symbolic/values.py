@@ -119,8 +119,8 @@ class SymInt:
     def __hash__(self) -> int:
         return hash(self.ex.concretize(self.e))
 
-    def __repr__(self) -> str:
-        return f"<{self.e}>"
+    def __repr__(self) -> str:  # messages only: printing a merged term would cost more than the step
+        return f"<symbolic #{self.e.get_id()}>"
 
     __str__ = __repr__
 
@@ -192,8 +192,8 @@ class SymBool:
     def __invert__(self):
         return SymBool(z3.Not(self.e), self.ex)
 
-    def __repr__(self) -> str:
-        return f"<{self.e}>"
+    def __repr__(self) -> str:  # messages only: printing a merged term would cost more than the step
+        return f"<symbolic #{self.e.get_id()}>"
 
     __str__ = __repr__
 

@@ -1,0 +1,166 @@
+"""Encodings that assume facts about the reachable states, without trusting them.
+
+Running a step symbolically forks wherever its code branches, and under the type invariant
+alone most forks lead into states no run reaches (a sync queue full of writes, a daemon
+holding a job that is not queued).  Facts about the reachable states prune them, but a fact
+taken on trust would make the encoding, and every verdict built on it, unsound.  Two ways
+to use facts soundly, both starting from a *sample* of states (breadth-first up to a limit,
+plus random runs to the end; it need not be complete, since nothing below trusts it):
+
+``bmc_exact``: for bounded model checking.  Assume the values each variable takes in the
+sample, and let BMC check them on every frame (``bmc.FACTS``).  A path that breaks one is
+exact up to that frame, so the state where it breaks is reachable: add the path's states to
+the sample, mine again and start over.  When BMC reaches the depth with no fact broken,
+every frame of every path it considered satisfied the facts, where the encoding is exact:
+the verdict is the spec's.
+
+``strengthen``: for proofs, an encoding exact on every reachable state at any depth.
+
+1. *Sample* states of the scenario: breadth-first up to a limit, plus random runs to the end
+   (the sample need not be complete: nothing below trusts it).
+2. *Mine* candidate lemmas from the sample (``lemmas.mine``); the value facts among them
+   (each variable's values) are the ones the encoder will assume.
+3. *Encode* assuming them, then run Houdini (``prove.houdini``) over all candidates.  Houdini's
+   check is a step from a state satisfying every surviving candidate, and there the encoding
+   is exact, because the assumed facts are among those candidates.  What survives is an
+   inductive invariant of the real transition relation: it holds in every reachable state.
+4. If Houdini breaks an assumed fact, the encoding is not exact on all states the survivors
+   allow: stop there (the drops so far were found on pre-states where it was exact), encode
+   again without that fact, and go on from the survivors until none of the assumed breaks.
+
+The result is an encoding that agrees with the spec on every reachable state, so BMC over
+it is exact, and the surviving lemmas are the strengthening ``prove`` starts from.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Callable
+
+import z3
+
+from ...spec.model import Model
+from ...spec.properties import Property
+from ...spec.state import State
+from .bmc import FACTS, TYPE, BmcResult, Unroller, bmc
+from .encode import Encoding, encode
+from .layout import Layout
+from .lemmas import mine, value_facts
+from .prove import houdini
+
+
+@dataclass
+class Strengthening:
+    encoding: Encoding
+    lemmas: list[tuple[str, z3.BoolRef]]  # inductive, over the encoding's frame ``xs``
+    assumed: list[str]  # the lemmas the encoding assumes (all among ``lemmas``)
+    dropped: list[str] = field(default_factory=list)
+    sampled: int = 0
+    rounds: int = 0
+    seconds: float = 0.0
+    houdini_seconds: float = 0.0
+
+
+def sample_states(model: Model, limit: int = 50_000, walks: int = 2_000, seed: int = 0) -> list[State]:
+    """Breadth-first states up to ``limit``, then ``walks`` random runs to the end (deterministic)."""
+    s0 = model.initial()
+    seen = {s0}
+    order = [s0]
+    todo = deque([s0])
+    while todo and len(order) < limit:
+        s = todo.popleft()
+        for a, lb, c in model.enabled(s):
+            tr = model.step(s, a, lb, c, canonical=False)
+            if not tr.halts and tr.target not in seen:
+                seen.add(tr.target)
+                order.append(tr.target)
+                todo.append(tr.target)
+    rng = random.Random(seed)
+    for _ in range(walks if todo else 0):
+        s = s0
+        for _ in range(500):
+            succ = [t for t in (model.step(s, a, lb, c, canonical=False) for a, lb, c in model.enabled(s))
+                    if not t.halts]
+            if not succ:
+                break
+            s = rng.choice(succ).target
+            if s not in seen:
+                seen.add(s)
+                order.append(s)
+    return order
+
+
+def strengthen(model: Model, props: list[Property] | None = None, limit: int = 50_000, walks: int = 2_000,
+               seed: int = 0, max_rounds: int = 20, timeout_ms: int = 600_000,
+               progress: Callable[[str], None] | None = None) -> Strengthening:
+    """An encoding of ``model`` that assumes only proved facts (see the module docstring)."""
+    t0 = time.perf_counter()
+    say = progress or (lambda _m: None)
+    states = sample_states(model, limit, walks, seed)
+    lay = Layout(model)
+    xs = lay.frame("x")
+    mined = mine(model, lay, states, xs)
+    say(f"{len(states):,} states sampled, {len(mined):,} candidate lemmas")
+    alive = {t for t, _ in mined}
+    assumed = [t for t, _ in mined if "->" not in t]
+    dropped: list[str] = []
+    hs = 0.0
+    for rnd in range(1, max_rounds + 1):
+        facts = [(t, f) for t, f in mined if t in set(assumed)]
+        enc = encode(model, props, facts=facts)
+        say(f"round {rnd}: encoded assuming {len(facts):,} facts: {enc.paths:,} paths in {enc.seconds:.1f}s")
+        un = Unroller(enc)
+        step = un.step()
+        x0, x1 = un.frames[0], un.frames[1]
+        cands = [(TYPE, lay.type_ok(x0), lay.type_ok(x1))]
+        cands += [(t, z3.substitute(f, *zip(xs, x0)), z3.substitute(f, *zip(xs, x1))) for t, f in mined if t in alive]
+        s = z3.SolverFor("QF_BV")
+        s.set("timeout", timeout_ms)
+        t1 = time.perf_counter()
+        lost: list[str] = []
+        kept, complete = houdini(s, un.init_values(model), x0, step, cands, lost, protect=frozenset(assumed) | {TYPE})
+        hs += time.perf_counter() - t1
+        dropped += lost
+        names = {c[0] for c in kept}
+        say(f"round {rnd}: Houdini kept {len(kept):,} of {len(cands):,} in {time.perf_counter() - t1:.1f}s"
+            + ("" if complete else f"; an assumed fact broke: {lost[-1]}"))
+        if TYPE not in names:
+            raise RuntimeError("the type invariant is not inductive: the encoding's domains are too narrow")
+        alive = names - {TYPE}
+        assumed = [t for t in assumed if t in alive]
+        if complete:
+            return Strengthening(enc, [(t, f) for t, f in mined if t in alive], assumed, dropped, len(states), rnd,
+                                 time.perf_counter() - t0, hs)
+    raise RuntimeError(f"no exact encoding after {max_rounds} rounds")
+
+
+def bmc_exact(model: Model, depth: int, props: list[Property], limit: int = 50_000, walks: int = 2_000,
+              seed: int = 0, max_rounds: int = 25, progress: Callable[[str], None] | None = None) -> BmcResult:
+    """BMC to ``depth`` on an encoding that assumes sampled value facts, refined until no path
+    within the bound breaks one (see the module docstring)."""
+    say = progress or (lambda _m: None)
+    t0 = time.perf_counter()
+    states = sample_states(model, limit, walks, seed)
+    lay = Layout(model)
+    xs = lay.frame("x")
+    enc_s = solve_s = 0.0
+    for rnd in range(1, max_rounds + 1):
+        facts = value_facts(model, lay, states, xs)
+        enc = encode(model, [p for p in props if p.kind != "reach"], facts=facts)
+        say(f"round {rnd}: {len(states):,} states sampled, {len(facts)} facts, {enc.paths:,} paths, "
+            f"encoded in {enc.seconds:.1f}s")
+        res = bmc(model, depth, props, enc=enc,
+                  progress=lambda k, _m: say(f"round {rnd}: depth {k} ({time.perf_counter() - t0:.0f}s)"))
+        enc_s += enc.seconds
+        solve_s += res.solve_seconds
+        broke = res.violations.get(FACTS)
+        if broke is None:
+            res.rounds, res.sampled = rnd, len(states)
+            res.encode_seconds, res.solve_seconds = enc_s, solve_s
+            return res
+        say(f"round {rnd}: a reachable state at depth {broke.depth} breaks a fact; mining again")
+        states += broke.states
+    raise RuntimeError(f"facts still broken after {max_rounds} rounds")
