@@ -257,3 +257,25 @@ def test_bmc_default_agrees_with_the_explicit_checker_to_depth_10():
     m = Model(load("default"))
     r = bmc_exact(m, 10, [p for p in PROPERTIES if p.name not in NOT_BY_DEFAULT])
     assert r.violations == {}
+
+
+def test_strengthen_keeps_only_facts_that_are_inductive_on_the_plain_encoding(cancel_race):
+    """strengthen() encodes assuming sampled facts and keeps what Houdini proves; the lemmas it
+    returns must also be inductive on the encoding that assumes nothing (checked here)."""
+    from aiospec.checker.symbolic.bmc import Unroller
+    from aiospec.checker.symbolic.prove import houdini
+    from aiospec.checker.symbolic.strengthen import strengthen
+
+    m, res, ex, plain = cancel_race
+    st = strengthen(m, limit=1_000)
+    names = {t for t, _ in st.lemmas}
+    assert st.assumed and set(st.assumed) <= names
+    assert any("->" in t for t in names)
+    un = Unroller(plain)
+    step = un.step()
+    x0, x1 = un.frames[0], un.frames[1]
+    cands = [(t, z3.substitute(f, *zip(plain.xs, x0)), z3.substitute(f, *zip(plain.xs, x1))) for t, f in st.lemmas]
+    cands.insert(0, (TYPE, plain.layout.type_ok(x0), plain.layout.type_ok(x1)))
+    dropped: list[str] = []
+    kept, complete = houdini(z3.SolverFor("QF_BV"), un.init_values(m), x0, step, cands, dropped)
+    assert complete and dropped == [] and len(kept) == len(cands)
