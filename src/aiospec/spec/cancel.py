@@ -34,7 +34,7 @@ from .kernel import (
 )
 from .program import call_of, finish_call, is_rundown
 from .scenario import BADFD
-from .state import S_ACTORS, S_GLOB, View
+from .state import S_ACTORS, S_GLOB, View, ite
 from .submit import SLEEP_CHOICES
 from .variables import G, J, K, L, Q, T
 
@@ -116,10 +116,11 @@ def _in_progress_mask(v: View, fd: str, acb: str | None) -> int:
     """Ghost: the requests the caller asked to cancel that were submitted and not done."""
     mask = 0
     for j, slot in enumerate(v.sc.slots):
+        if slot.fd != fd or (acb is not None and slot.aiocb != acb):
+            continue
         job = v.jobs[j]
-        if job[J.ALLOC] == 1 and job[J.G_COMMITTED] and not job[J.FLAGS] & FINISHED \
-                and slot.fd == fd and (acb is None or slot.aiocb == acb):
-            mask |= 1 << j
+        live = (job[J.ALLOC] == 1) & (job[J.G_COMMITTED] != 0) & ((job[J.FLAGS] & FINISHED) == 0)
+        mask |= ite(live, 1 << j, 0)  # a term, not a fork, when the state is symbolic
     return mask
 
 
