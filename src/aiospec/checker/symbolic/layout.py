@@ -290,7 +290,11 @@ class SymList:
         return self._items()[i]
 
     def __contains__(self, x) -> bool:
-        return x in self._items()
+        if self.materialized() or not self.elems:
+            return x in self._items()
+        xv = x.e if isinstance(x, SymInt) else z3.BitVecVal(int(x), self.elems[0].size())
+        # one decision for membership, not one fork per length and per element
+        return self.ex.decide(z3.Or(*[z3.And(self.len > i, e == xv) for i, e in enumerate(self.elems)]))
 
     def __bool__(self) -> bool:
         return bool(self._items())
