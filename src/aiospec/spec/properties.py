@@ -109,6 +109,10 @@ class Ctx:
         self.focused = True
         return [(self.focus, s[S_JOBS][self.focus])]
 
+    def job_pairs(self, s, t) -> list[tuple[int, tuple, tuple]]:
+        """(j, job before, job after) for a step from s to t; one job when the encoder focuses."""
+        return [(j, a, t[S_JOBS][j]) for j, a in self.jobs(s)]
+
 
 def _freeing(ctx: Ctx, s, j: int) -> bool:
     """Job j is between aio_free_entry's bookkeeping and its free."""
@@ -300,7 +304,7 @@ def _notify_once(ctx, s):
 def _d1(ctx, s, tr):
     if s[S_JOBS] is tr.target[S_JOBS]:
         return None
-    for j, (a, b) in enumerate(zip(s[S_JOBS], tr.target[S_JOBS])):
+    for j, a, b in ctx.job_pairs(s, tr.target):
         if a is b:
             continue
         if a[J.FLAGS] & FINISHED and not b[J.FLAGS] & FINISHED and b[J.ALLOC] == a[J.ALLOC]:
@@ -314,7 +318,7 @@ def _d1(ctx, s, tr):
 def _d2s(ctx, s, tr):
     if s[S_JOBS] is tr.target[S_JOBS]:
         return None
-    for j, (a, b) in enumerate(zip(s[S_JOBS], tr.target[S_JOBS])):
+    for j, a, b in ctx.job_pairs(s, tr.target):
         if a is not b and a[J.FLAGS] & CANCELLED and not b[J.FLAGS] & CANCELLED and b[J.ALLOC] == a[J.ALLOC]:
             return f"CANCELLED cleared on job {ctx.model.job_name(j)}"
     return None

@@ -318,7 +318,13 @@ def encode(model: Model, props: list[Property] | None = None, max_paths: int = 2
             return p.check(ctx, lay.sym_state(xs, ex), tr) is not None
 
         ex2 = PathExplorer(lay.width, [lay.type_ok(xs), lay.type_ok(ys)], max_paths=max_paths)
-        vp = ex2.explore(pair)
+        vp: list[Path] = []
+        for focus in range(max(1, ctx.nj)):  # one job at a time, as for invariants
+            ctx.focus, ctx.focused = (focus if ctx.nj else None), False
+            vp += ex2.explore(pair)
+            if not ctx.focused:
+                break
+        ctx.focus = None
         enc.paths += len(vp)
         enc.pairs[p.name] = z3.Or(*[q.guard for q in vp if q.result]) if any(q.result for q in vp) else z3.BoolVal(False)
     enc.ys = ys
