@@ -367,7 +367,6 @@ def _step_paths(enc: Encoding, ex: PathExplorer, actor: Actor, option: int,
     Paths stop at each ``View.cut``; those that reach the same cut are merged into one state
     (if-then-else terms over their guards) and the rest of the step runs once on it."""
     model, lay, xs = enc.model, enc.layout, enc.xs
-    who = f"{model.actor_name(actor)} option {option}"
 
     def finish(name: str, run) -> tuple | None:
         try:
