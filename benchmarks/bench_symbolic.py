@@ -2,6 +2,7 @@
 
     python benchmarks/bench_symbolic.py [--scenarios cancel-race return-twice ...] [--depth 9]
     python benchmarks/bench_symbolic.py --scenarios lio-wait default --facts --no-prove --depth 8
+    python benchmarks/bench_symbolic.py --prove-only --scenarios cancel-race lio-wait
 
 For each scenario: symbolic paths and guarded updates of the encoding and the time to build
 it; the cumulative BMC time at each depth up to ``--depth`` (with what it found); then
@@ -32,10 +33,19 @@ def main() -> None:
     ap.add_argument("--depth", type=int, default=9)
     ap.add_argument("--no-prove", action="store_true")
     ap.add_argument("--facts", action="store_true", help="BMC as `aiospec bmc` runs it: sampled facts, refined")
+    ap.add_argument("--prove-only", action="store_true",
+                    help="only `aiospec prove`'s default route (encoding that assumes the reachable values)")
     args = ap.parse_args()
     props = [p for p in PROPERTIES if p.name not in NOT_BY_DEFAULT and p.kind != "reach"]
     for name in args.scenarios:
         m = Model(load(name))
+        if args.prove_only:
+            t1 = time.perf_counter()
+            rep = prove(m, progress=lambda msg: print(f"  [{time.perf_counter() - t1:6.1f}s] {msg}", flush=True))
+            print(f"\n== {name}: prove: {len(rep.lemmas):,} inductive lemmas of {rep.candidates:,} candidates, "
+                  f"{time.perf_counter() - t1:.1f} s in all")
+            _table(rep)
+            continue
         if args.facts:
             t0 = time.perf_counter()
             res = bmc_exact(m, args.depth, props)
@@ -65,9 +75,13 @@ def main() -> None:
         rep = prove(m, enc=enc)
         print(f"prove: {len(rep.lemmas)} inductive lemmas of {rep.candidates} candidates, "
               f"{time.perf_counter() - t1:.1f} s in all")
-        print(f"  {'property':12s} {'result':14s} {'seconds':>8s}")
-        for r in rep.results:
-            print(f"  {r.prop:12s} {r.result:14s} {r.seconds:8.2f}")
+        _table(rep)
+
+
+def _table(rep) -> None:
+    print(f"  {'property':12s} {'result':14s} {'seconds':>8s}")
+    for r in rep.results:
+        print(f"  {r.prop:12s} {r.result:14s} {r.seconds:8.2f}")
 
 
 if __name__ == "__main__":

@@ -263,7 +263,7 @@ def test_strengthen_keeps_only_facts_that_are_inductive_on_the_plain_encoding(ca
     """strengthen() encodes assuming sampled facts and keeps what Houdini proves; the lemmas it
     returns must also be inductive on the encoding that assumes nothing (checked here)."""
     from aiospec.checker.symbolic.bmc import Unroller
-    from aiospec.checker.symbolic.prove import houdini
+    from aiospec.checker.symbolic.houdini import houdini
     from aiospec.checker.symbolic.strengthen import strengthen
 
     m, res, ex, plain = cancel_race
@@ -276,6 +276,39 @@ def test_strengthen_keeps_only_facts_that_are_inductive_on_the_plain_encoding(ca
     x0, x1 = un.frames[0], un.frames[1]
     cands = [(t, z3.substitute(f, *zip(plain.xs, x0)), z3.substitute(f, *zip(plain.xs, x1))) for t, f in st.lemmas]
     cands.insert(0, (TYPE, plain.layout.type_ok(x0), plain.layout.type_ok(x1)))
+    spec = [n for n in st.kept if n in plain.invariants]  # the spec invariants it kept are part of it
+    assert spec
+    cands += [(n, z3.Not(z3.substitute(plain.invariants[n], *zip(plain.xs, x0))),
+               z3.Not(z3.substitute(plain.invariants[n], *zip(plain.xs, x1)))) for n in spec]
     dropped: list[str] = []
     kept, complete = houdini(z3.SolverFor("QF_BV"), un.init_values(m), x0, step, cands, dropped)
     assert complete and dropped == [] and len(kept) == len(cands)
+
+
+def test_prove_by_default_encodes_assuming_the_reachable_values_and_proves_every_target(cancel_race):
+    """The default route: the encoding assumes the reachable value sets (strengthen), which is
+    only sound because each assumed fact is itself among the inductive survivors."""
+    m = cancel_race[0]
+    rep = prove(m)
+    assert {r.prop: r.result for r in rep.results} == {t: "proved" for t in TARGETS}
+    assert TYPE in rep.lemmas and "D7" in rep.lemmas
+    assert any(x.startswith("lemma: ") and " - #{j : " in x for x in rep.lemmas)  # a counting lemma
+
+
+def test_prove_claims_nothing_when_the_type_invariant_is_not_inductive(cancel_race):
+    """Without mined lemmas TYPE-OK does not survive Houdini; the encoding pruned its forks under
+    TYPE-OK, so no target may then be reported as proved."""
+    m, _res, _ex, enc = cancel_race
+    rep = prove(m, enc=enc, mined=False)
+    if TYPE in rep.lemmas:
+        pytest.skip("TYPE-OK is inductive on its own here")
+    assert rep.results and all(r.result == "not proved" and "TYPE-OK" in r.detail for r in rep.results)
+
+
+@pytest.mark.slow
+def test_prove_lio_wait_two_jobs_and_a_lio():
+    """Two jobs in one lio: D13/D14 are about a real lio here (2 min on one core)."""
+    m = Model(load("lio-wait"))
+    rep = prove(m)
+    assert {r.prop: r.result for r in rep.results} == {t: "proved" for t in TARGETS}
+    assert any("lio[0].COUNT - #{j : " in x for x in rep.lemmas)

@@ -23,15 +23,22 @@ import numpy as np
 import z3
 
 from ...spec.model import Model
-from ...spec.state import S_ACTORS, S_DAEMONS, S_GLOB, S_JOBS, S_KI, S_LISTS, State
+from ...spec.state import S_ACTORS, S_DAEMONS, S_GLOB, S_JOBS, S_KI, S_LIOS, S_LISTS, State
 from ...spec.constants import JOBFLAG_NAMES, KAIOFLAG_NAMES
-from ...spec.variables import DM, G, J, K, Q, T
+from ...spec.variables import DM, G, J, K, L, Q, T
 from .layout import Layout
 
 CONTROL = {(S_ACTORS, T.PC), (S_ACTORS, T.A), (S_ACTORS, T.B), (S_DAEMONS, DM.PC), (S_DAEMONS, DM.JOB),
            (S_GLOB, G.TASK_PC), (S_GLOB, G.TASK_JOB), (S_JOBS, J.FLAGS), (S_JOBS, J.ALLOC), (S_JOBS, J.G_COMMITTED),
            (S_JOBS, J.CANCEL_FN), (S_KI, -1)}
 
+
+# Counters and numbers: compared with one another and with counts of jobs (derived terms).
+NUMERIC = {(S_JOBS, J.SEQNO), (S_JOBS, J.PENDING), (S_KI, K.COUNT), (S_KI, K.ACTIVE), (S_KI, K.BUFFERS),
+           (S_GLOB, G.NQUEUE), (S_GLOB, G.JOBSEQNO), (S_LIOS, L.COUNT), (S_LIOS, L.FINISHED)}
+COUNTERS = {(S_KI, K.COUNT), (S_KI, K.ACTIVE), (S_KI, K.BUFFERS), (S_GLOB, G.NQUEUE), (S_GLOB, G.JOBSEQNO),
+            (S_LIOS, L.COUNT), (S_LIOS, L.FINISHED)}
+FEW = 3  # a derived term is worth a lemma when it takes at most this many values
 
 BITSETS = {(S_JOBS, J.FLAGS): JOBFLAG_NAMES, (S_KI, K.KFLAGS): KAIOFLAG_NAMES}
 
@@ -109,23 +116,27 @@ def mine(model: Model, lay: Layout, states: list[State], xs: list[z3.BitVecRef])
     for q in range(Q.width):
         if lay.caps[q] == 0:
             continue
-        ln = lay.index[(S_LISTS, q, -1)]
         for j in range(nj if q != Q.LIOS else model.sc.lio_count):
-            hit = np.zeros(len(states), dtype=bool)
-            f = []
-            for i in range(lay.caps[q]):
-                e = lay.index[(S_LISTS, q, i)]
-                hit |= (vals[:, ln] > i) & (vals[:, e] == j)
-                f.append(z3.And(xs[ln] > i, xs[e] == j))
+            hit, on = _on_list(lay, vals, xs, q, j)
             if hit.all() or not hit.any():
                 continue
             name = Q.vars[q].c_name
             atoms.append(Atom(f"{j} on {name}", True))
             cols.append(hit)
-            forms.append(z3.Or(*f))
+            forms.append(on)
             atoms.append(Atom(f"{j} not on {name}", True))
             cols.append(~hit)
-            forms.append(z3.Not(z3.Or(*f)))
+            forms.append(z3.Not(on))
+    for text, col, form in _position_atoms(lay, vals, xs):
+        atoms.append(Atom(text, True))
+        cols.append(col)
+        forms.append(form)
+    t_lemmas, t_atoms = _term_lemmas(derived_terms(model, lay, vals, xs))
+    out += t_lemmas
+    for text, col, form in t_atoms:
+        atoms.append(Atom(text, False))
+        cols.append(col)
+        forms.append(form)
     if not atoms:
         return out
     m = np.stack(cols, axis=1)  # states x atoms
@@ -148,6 +159,131 @@ def mine(model: Model, lay: Layout, states: list[State], xs: list[z3.BitVecRef])
             if 1 < len(sub) < len(np.unique(vals[:, i])) and len(sub) <= 8:
                 out.append((f"{atoms[k].text} -> {slot.name} in {{{', '.join(show(slot, int(v)) for v in sub)}}}",
                             z3.Implies(forms[k], z3.Or(*[xs[i] == int(v) for v in sub]))))
+    return out
+
+
+@dataclass(frozen=True)
+class Term:
+    """A derived integer term: a difference of two numbers, or a counter minus a count of jobs."""
+
+    text: str
+    col: np.ndarray  # its value in each state
+    form: z3.BitVecRef
+
+
+def _on_list(lay: Layout, vals: np.ndarray, xs: list, q: int, j: int) -> tuple[np.ndarray, z3.BoolRef]:
+    """``j`` is on list ``q``: in each state, and as a formula."""
+    ln = lay.index[(S_LISTS, q, -1)]
+    hit = np.zeros(len(vals), dtype=bool)
+    f = []
+    for i in range(lay.caps[q]):
+        e = lay.index[(S_LISTS, q, i)]
+        hit |= (vals[:, ln] > i) & (vals[:, e] == j)
+        f.append(z3.And(xs[ln] > i, xs[e] == j))
+    return hit, z3.Or(*f)
+
+
+def _job_families(model: Model, lay: Layout, vals: np.ndarray, xs: list) -> list[tuple[str, list[np.ndarray], list]]:
+    """Per-job predicates a counter may count: (name with {j}, column per job, formula per job)."""
+    nj = len(model.sc.slots)
+    fams: list[tuple[str, list[np.ndarray], list]] = []
+
+    def field(f: int, pred_np, pred_z3, text: str) -> None:
+        cols, forms = [], []
+        for j in range(nj):
+            i = lay.index[(S_JOBS, j, f)]
+            cols.append(pred_np(vals[:, i]))
+            forms.append(pred_z3(xs[i]))
+        fams.append((text, cols, forms))
+
+    field(J.ALLOC, lambda c: c == 1, lambda x: x == 1, "job[{j}].ALLOC == 1")
+    field(J.SEQNO, lambda c: c >= 0, lambda x: x >= 0, "job[{j}].SEQNO >= 0")
+    field(J.G_COMMITTED, lambda c: c == 1, lambda x: x == 1, "job[{j}].G_COMMITTED == 1")
+    for b, bname in JOBFLAG_NAMES.items():
+        field(J.FLAGS, lambda c, b=b: (c & b) != 0, lambda x, b=b: (x & b) != 0, f"job[{{j}}].FLAGS has {bname}")
+    for q in range(Q.width):
+        if lay.caps[q] == 0 or q == Q.LIOS:
+            continue
+        on = [_on_list(lay, vals, xs, q, j) for j in range(nj)]
+        fams.append((f"{{j}} on {Q.vars[q].c_name}", [h for h, _ in on], [f for _, f in on]))
+    return fams
+
+
+def derived_terms(model: Model, lay: Layout, vals: np.ndarray, xs: list) -> list[Term]:
+    """Terms that relate variables: ``x - y`` for two numbers, and ``c - #{j : p(j)}`` for a counter
+    ``c`` and a per-job predicate ``p`` (over all jobs, or the members of ``c``'s lio), kept when
+    they take few values in the states.  Multi-job scenarios need them: "jobseqno counts the
+    numbered jobs", "lioj_count is the members not yet freed, plus one" are not value facts."""
+    one = z3.BitVecVal(1, lay.width)
+    zero = z3.BitVecVal(0, lay.width)
+    out: list[Term] = []
+    nums = [i for i, sl in enumerate(lay.slots)
+            if (sl.comp, sl.field) in NUMERIC and vals[:, i].min() != vals[:, i].max()]
+    for a in range(len(nums)):
+        for b in range(a + 1, len(nums)):
+            i, k = nums[a], nums[b]
+            col = vals[:, i] - vals[:, k]
+            if col.min() != col.max():
+                out.append(Term(f"{lay.slots[i].name} - {lay.slots[k].name}", col, xs[i] - xs[k]))
+    fams = _job_families(model, lay, vals, xs)
+    members = {lj: [sl.index for sl in model.sc.slots if sl.lio == lj] for lj in range(model.sc.lio_count)}
+    for i, sl in enumerate(lay.slots):
+        if (sl.comp, sl.field) not in COUNTERS or vals[:, i].min() == vals[:, i].max():
+            continue
+        scope = members[sl.rec] if sl.comp == S_LIOS else list(range(len(model.sc.slots)))
+        if not scope:
+            continue
+        for text, cols, forms in fams:
+            n = sum(cols[j].astype(np.int64) for j in scope)
+            col = vals[:, i] - n
+            if len(np.unique(col)) <= FEW:
+                who = text.replace("{j}", "j")
+                where = "" if sl.comp != S_LIOS else f", j in lio {sl.rec}"
+                out.append(Term(f"{sl.name} - #{{j : {who}{where}}}", col,
+                                xs[i] - sum((z3.If(forms[j], one, zero) for j in scope), zero)))
+    return out
+
+
+def _term_lemmas(terms: list[Term]) -> tuple[list[tuple[str, z3.BoolRef]], list[tuple[str, np.ndarray, z3.BoolRef]]]:
+    """Unconditional lemmas over derived terms, and the atoms ``t == v`` for implications."""
+    lemmas: list[tuple[str, z3.BoolRef]] = []
+    atoms: list[tuple[str, np.ndarray, z3.BoolRef]] = []
+    for t in terms:
+        seen = [int(v) for v in np.unique(t.col)]
+        if len(seen) <= FEW:
+            lemmas.append((f"{t.text} in {{{', '.join(map(str, seen))}}}", z3.Or(*[t.form == v for v in seen])))
+            for v in seen:
+                atoms.append((f"{t.text} == {v}", t.col == v, t.form == v))
+        elif seen[0] >= 0:
+            lemmas.append((f"{t.text} >= {seen[0]}", t.form >= seen[0]))
+        elif seen[-1] <= 0:
+            lemmas.append((f"{t.text} <= {seen[-1]}", t.form <= seen[-1]))
+    return lemmas, atoms
+
+
+# An actor's position is its program counter together with the local that says which job or
+# entry it works on: "T1 at SUB_SCHED for entry 0" and "for entry 1" need different lemmas.
+POSITIONS = ((S_ACTORS, T.PC, T.A), (S_ACTORS, T.PC, T.CALL), (S_DAEMONS, DM.PC, DM.JOB))
+
+
+def _position_atoms(lay: Layout, vals: np.ndarray, xs: list) -> list[tuple[str, np.ndarray, z3.BoolRef]]:
+    """Control atoms ``pc == X and local == v`` of one actor, where neither alone decides."""
+    out = []
+    for comp, pc_f, loc_f in POSITIONS:
+        recs = sorted({sl.rec for sl in lay.slots if sl.comp == comp})
+        for r in recs:
+            i, k = lay.index.get((comp, r, pc_f)), lay.index.get((comp, r, loc_f))
+            if i is None or k is None or len(np.unique(vals[:, k])) < 2:
+                continue
+            for pc in np.unique(vals[:, i]):
+                at = vals[:, i] == pc
+                locs = np.unique(vals[at, k])
+                if len(locs) < 2:
+                    continue
+                for lv in locs:
+                    col = at & (vals[:, k] == lv)
+                    out.append((f"{lay.slots[i].name} == {show(lay.slots[i], int(pc))} & {lay.slots[k].name} == {int(lv)}",
+                                col, z3.And(xs[i] == int(pc), xs[k] == int(lv))))
     return out
 
 

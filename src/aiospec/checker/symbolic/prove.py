@@ -14,6 +14,7 @@ does not, the lemmas are too weak (not a bug); if it does, the property really f
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import z3
@@ -22,7 +23,9 @@ from ...spec.model import Model
 from ...spec.properties import PROPERTIES
 from .bmc import NOT_BY_DEFAULT, TYPE, Unroller
 from .encode import SPEC_ERROR, Encoding, encode
+from .houdini import houdini
 from .lemmas import mine, reachable_states
+from .strengthen import NotExact, strengthen
 
 # The per-job protocol invariants the proofs are about (SEMANTICS.md section 14).
 TARGETS = ("A1", "D2", "D2-STICKY", "D3", "D4", "D5", "D6", "D9", "D13", "D14", "SPEC-ERROR")
@@ -55,31 +58,61 @@ def _good(enc: Encoding, name: str, xs) -> z3.BoolRef:
 
 def prove(model: Model, targets: tuple[str, ...] = TARGETS, enc: Encoding | None = None,
           reachable: set[int] | None = None, timeout_ms: int = 120_000, mined: bool = True,
-          states_limit: int = 300_000) -> ProveReport:
-    """Prove ``targets`` on the scenario of ``model`` (see the module docstring)."""
+          states_limit: int = 300_000, progress: Callable[[str], None] | None = None) -> ProveReport:
+    """Prove ``targets`` on the scenario of ``model`` (see the module docstring).
+
+    With ``enc`` given (or ``mined`` off) Houdini runs on that encoding.  Otherwise the
+    encoding assumes the value sets of the reachable states and is made exact by
+    ``strengthen`` (an assumed fact that is not inductive is dropped and the step encoded
+    again): the same survivors, found on a relation with far fewer paths."""
     props = [p for p in PROPERTIES if p.name not in NOT_BY_DEFAULT and p.kind != "reach"]
-    enc = enc or encode(model, props)
-    rep = ProveReport(model.sc.name, encode_seconds=enc.seconds)
-    un = Unroller(enc)
-    step = un.step()  # frame 0 -> frame 1
-    x0, x1 = un.frames[0], un.frames[1]
-    # candidates: (name, formula at frame 0, formula at frame 1)
-    cands = [(c, _good(enc, c, x0), _good(enc, c, x1)) for c in [TYPE] + sorted(enc.invariants)]
-    if mined:
+    if enc is None and mined:
         states = reachable_states(model, states_limit)
         if reachable is None:
             reachable = {hash(st) for st in states}
-        m0 = mine(model, enc.layout, states, x0)
-        m1 = mine(model, enc.layout, states, x1)
-        cands += [(f"lemma: {t}", f0, f1) for (t, f0), (_, f1) in zip(m0, m1)]
-    rep.candidates = len(cands)
-    s = z3.SolverFor("QF_BV")
-    s.set("timeout", timeout_ms)
-    cands, _ = houdini(s, un.init_values(model), x0, step, cands, rep.dropped)
-    active = list(range(len(cands)))
-    rep.lemmas = [cands[i][0] for i in active]
-    names = set(rep.lemmas)
-    strengthening = [cands[i][1] for i in active]
+        try:
+            st = strengthen(model, props, states=states, timeout_ms=timeout_ms, progress=progress)
+        except NotExact as e:
+            rep = ProveReport(model.sc.name)
+            rep.results = [ProofResult(t, "induction (k=1)", "not proved", 0.0, str(e)) for t in targets]
+            return rep
+        enc, s, un = st.encoding, st.solver, st.unroller
+        mined_names = {t for t, _ in st.lemmas}
+        rep = ProveReport(model.sc.name, encode_seconds=enc.seconds, candidates=st.candidates,
+                          lemmas=[f"lemma: {t}" if t in mined_names else t for t in st.kept],
+                          dropped=[x if x.split(" (")[0] in enc.invariants or x.startswith(TYPE) else f"lemma: {x}"
+                                   for x in st.dropped])
+        x0, x1 = un.frames[0], un.frames[1]
+        strengthening: list = []  # already asserted on s
+        names = set(rep.lemmas)
+    else:
+        enc = enc or encode(model, props)
+        rep = ProveReport(model.sc.name, encode_seconds=enc.seconds)
+        un = Unroller(enc)
+        step = un.step()  # frame 0 -> frame 1
+        x0, x1 = un.frames[0], un.frames[1]
+        # candidates: (name, formula at frame 0, formula at frame 1)
+        cands = [(c, _good(enc, c, x0), _good(enc, c, x1)) for c in [TYPE] + sorted(enc.invariants)]
+        if mined:
+            states = reachable_states(model, states_limit)
+            if reachable is None:
+                reachable = {hash(st) for st in states}
+            m0 = mine(model, enc.layout, states, x0)
+            m1 = mine(model, enc.layout, states, x1)
+            cands += [(f"lemma: {t}", f0, f1) for (t, f0), (_, f1) in zip(m0, m1)]
+        rep.candidates = len(cands)
+        s = z3.SolverFor("QF_BV")
+        s.set("timeout", timeout_ms)
+        cands, _ = houdini(s, un.init_values(model), x0, step, cands, rep.dropped)
+        rep.lemmas = [c[0] for c in cands]
+        names = set(rep.lemmas)
+        strengthening = [c[1] for c in cands]
+    if TYPE not in names:  # the encoder pruned forks under TYPE-OK: without it nothing below is sound
+        rep.results = [ProofResult(t, "induction (k=1)", "not proved", 0.0,
+                                   "TYPE-OK is not inductive with these lemmas, so the encoding is not trusted")
+                       for t in targets]
+        return rep
+    active = rep.lemmas
     by_name = {p.name: p for p in PROPERTIES}
     method = f"induction (k=1), {len(active)} of {rep.candidates} lemmas"
     for name in targets:
@@ -104,55 +137,6 @@ def prove(model: Model, targets: tuple[str, ...] = TARGETS, enc: Encoding | None
         rep.results.append(ProofResult(name, method, "proved" if ok else "not inductive",
                                        time.perf_counter() - t0, detail))
     return rep
-
-
-Candidate = tuple  # (name, formula over frame 0, the same over frame 1)
-
-
-def houdini(s: z3.Solver, init: list[int], x0: list, step: z3.BoolRef, cands: list[Candidate],
-            dropped: list[str], protect: frozenset[str] = frozenset()) -> tuple[list[Candidate], bool]:
-    """The largest inductive subset of ``cands``: those true initially and kept by every step
-    (``step`` relates frame 0 to frame 1) from a state satisfying all of them.
-
-    ``step`` stays asserted on ``s`` afterwards; each dropped candidate's name goes to ``dropped``.
-    When a candidate named in ``protect`` breaks, it is dropped and the search stops there
-    (the caller's encoding assumed it); the second result then says False."""
-    keep = []
-    sub = list(zip(x0, [z3.BitVecVal(v, x.size()) for x, v in zip(x0, init)]))
-    for c in cands:  # the initial state is concrete: an evaluation
-        if z3.is_true(z3.simplify(z3.substitute(c[1], *sub))):
-            keep.append(c)
-        else:
-            dropped.append(f"{c[0]} (false initially)")
-            if c[0] in protect:
-                return [k for k in cands if k is not c], False
-    cands = keep
-    s.add(step)
-    pre = [z3.Bool(f"pre{i}") for i in range(len(cands))]
-    post = [z3.Bool(f"post{i}") for i in range(len(cands))]
-    for i, c in enumerate(cands):  # literals, so that each round is one check under assumptions
-        s.add(z3.Implies(pre[i], c[1]), post[i] == c[2])
-    active = list(range(len(cands)))
-    rnd = 0
-    while True:  # drop every candidate a step breaks, until none breaks
-        rnd += 1
-        goal = z3.Bool(f"goal{rnd}")
-        s.add(z3.Implies(goal, z3.Or(*[z3.Not(post[i]) for i in active])))
-        r = s.check(goal, *[pre[i] for i in active])
-        if r != z3.sat:
-            if r != z3.unsat:
-                dropped.append(f"(solver gave {r}: nothing further is proved)")
-                active = []
-            break
-        m = s.model()
-        broken = {i for i in active if z3.is_false(m.eval(post[i], model_completion=True))}
-        dropped.extend(cands[i][0] for i in sorted(broken))
-        active = [i for i in active if i not in broken]
-        if any(cands[i][0] in protect for i in broken):
-            return [cands[i] for i in active], False
-    for i in active:  # what survived holds in every state from here on
-        s.add(cands[i][1])
-    return [cands[i] for i in active], True
 
 
 def _holds(enc, un, s, strengthening, bad, reachable, tries: int = 20) -> tuple[bool, str]:

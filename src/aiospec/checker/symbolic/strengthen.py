@@ -49,19 +49,27 @@ from .bmc import FACTS, TYPE, BmcResult, Unroller, bmc
 from .encode import Encoding, encode
 from .layout import Layout
 from .lemmas import mine, value_facts
-from .prove import houdini
+from .houdini import houdini
+
+
+class NotExact(RuntimeError):
+    """Houdini dropped the type invariant: the encoding's pruning is not justified."""
 
 
 @dataclass
 class Strengthening:
     encoding: Encoding
-    lemmas: list[tuple[str, z3.BoolRef]]  # inductive, over the encoding's frame ``xs``
+    lemmas: list[tuple[str, z3.BoolRef]]  # mined lemmas that survived, over the encoding's frame ``xs``
     assumed: list[str]  # the lemmas the encoding assumes (all among ``lemmas``)
     dropped: list[str] = field(default_factory=list)
     sampled: int = 0
     rounds: int = 0
     seconds: float = 0.0
     houdini_seconds: float = 0.0
+    kept: list[str] = field(default_factory=list)  # every surviving candidate: TYPE-OK, spec invariants, lemmas
+    candidates: int = 0
+    solver: z3.Solver | None = None  # the step frame 0 -> 1 and the survivors at frame 0 asserted
+    unroller: Unroller | None = None
 
 
 def sample_states(model: Model, limit: int = 50_000, walks: int = 2_000, seed: int = 0) -> list[State]:
@@ -95,19 +103,25 @@ def sample_states(model: Model, limit: int = 50_000, walks: int = 2_000, seed: i
 
 def strengthen(model: Model, props: list[Property] | None = None, limit: int = 50_000, walks: int = 2_000,
                seed: int = 0, max_rounds: int = 20, timeout_ms: int = 600_000,
-               progress: Callable[[str], None] | None = None) -> Strengthening:
-    """An encoding of ``model`` that assumes only proved facts (see the module docstring)."""
+               progress: Callable[[str], None] | None = None, states: list[State] | None = None,
+               invariants: bool = True) -> Strengthening:
+    """An encoding of ``model`` that assumes only proved facts (see the module docstring).
+
+    ``states``: mine from these instead of sampling (``prove`` passes the complete reachable
+    set).  ``invariants``: the spec's invariant properties are candidates too; they make the
+    language stronger (a flag invariant often keeps a type bound inductive)."""
     t0 = time.perf_counter()
     say = progress or (lambda _m: None)
-    states = sample_states(model, limit, walks, seed)
+    states = states if states is not None else sample_states(model, limit, walks, seed)
     lay = Layout(model)
     xs = lay.frame("x")
     mined = mine(model, lay, states, xs)
-    say(f"{len(states):,} states sampled, {len(mined):,} candidate lemmas")
+    say(f"{len(states):,} states, {len(mined):,} candidate lemmas")
     alive = {t for t, _ in mined}
     assumed = [t for t, _ in mined if "->" not in t]
     dropped: list[str] = []
     hs = 0.0
+    spec_alive: set[str] | None = None
     for rnd in range(1, max_rounds + 1):
         facts = [(t, f) for t, f in mined if t in set(assumed)]
         enc = encode(model, props, facts=facts)
@@ -116,24 +130,37 @@ def strengthen(model: Model, props: list[Property] | None = None, limit: int = 5
         step = un.step()
         x0, x1 = un.frames[0], un.frames[1]
         cands = [(TYPE, lay.type_ok(x0), lay.type_ok(x1))]
+        if invariants:
+            for n in sorted(enc.invariants):
+                if spec_alive is None or n in spec_alive:
+                    bad = enc.invariants[n]
+                    cands.append((n, z3.Not(z3.substitute(bad, *zip(enc.xs, x0))),
+                                  z3.Not(z3.substitute(bad, *zip(enc.xs, x1)))))
         cands += [(t, z3.substitute(f, *zip(xs, x0)), z3.substitute(f, *zip(xs, x1))) for t, f in mined if t in alive]
         s = z3.SolverFor("QF_BV")
         s.set("timeout", timeout_ms)
         t1 = time.perf_counter()
         lost: list[str] = []
-        kept, complete = houdini(s, un.init_values(model), x0, step, cands, lost, protect=frozenset(assumed) | {TYPE})
+        protect = frozenset(assumed) | {TYPE}
+        kept, complete = houdini(s, un.init_values(model), x0, step, cands, lost, protect=protect)
         hs += time.perf_counter() - t1
         dropped += lost
         names = {c[0] for c in kept}
+        broke = [x for x in lost if x.removesuffix(" (false initially)") in protect]
         say(f"round {rnd}: Houdini kept {len(kept):,} of {len(cands):,} in {time.perf_counter() - t1:.1f}s"
-            + ("" if complete else f"; an assumed fact broke: {lost[-1]}"))
+            + ("" if complete else f"; an assumed fact broke: {', '.join(broke)}"))
+        if any(x.startswith("(solver gave") for x in lost):
+            raise RuntimeError(f"round {rnd}: {lost[-1]}")
         if TYPE not in names:
-            raise RuntimeError("the type invariant is not inductive: the encoding's domains are too narrow")
-        alive = names - {TYPE}
+            raise NotExact("the type invariant is not inductive with the mined lemmas: "
+                           "the encoding cannot be trusted beyond the reachable states")
+        alive = names & {t for t, _ in mined}
+        spec_alive = names - alive - {TYPE}
         assumed = [t for t in assumed if t in alive]
         if complete:
             return Strengthening(enc, [(t, f) for t, f in mined if t in alive], assumed, dropped, len(states), rnd,
-                                 time.perf_counter() - t0, hs)
+                                 time.perf_counter() - t0, hs, kept=[c[0] for c in kept],
+                                 candidates=len(mined) + 1 + len(enc.invariants), solver=s, unroller=un)
     raise RuntimeError(f"no exact encoding after {max_rounds} rounds")
 
 
