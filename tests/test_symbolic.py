@@ -16,6 +16,7 @@ from aiospec.checker.symbolic.prove import TARGETS, prove
 from aiospec.checker.trace import replay
 from aiospec.checker.symbolic.values import PathExplorer, SymInt
 from aiospec.cli import main
+from aiospec.spec.variables import K
 from aiospec.spec.model import Model
 from aiospec.spec.scenario import load
 from aiospec.spec.state import S_JOBS
@@ -312,3 +313,30 @@ def test_prove_lio_wait_two_jobs_and_a_lio():
     rep = prove(m)
     assert {r.prop: r.result for r in rep.results} == {t: "proved" for t in TARGETS}
     assert any("lio[0].COUNT - #{j : " in x for x in rep.lemmas)
+
+
+def test_a_step_whose_python_raises_becomes_a_named_spec_error_step(monkeypatch, cancel_race):
+    """A label body that raises on some symbolic paths is not dropped: it becomes a SPEC-ERROR
+    step named after the label, which BMC and prove then check."""
+    from aiospec.spec import workers
+    from aiospec.spec.actions import LABELS
+    from aiospec.checker.symbolic.encode import SPEC_ERROR
+
+    plain = cancel_race[3]
+
+    real = workers.aio_selectjob
+
+    def broken(v):
+        j = real(v)
+        if v.ki[K.ACTIVE] == 1:  # a branch on state: raises on the paths that take it
+            raise IndexError("injected")
+        return j
+    monkeypatch.setattr(workers, "aio_selectjob", broken)
+    enc = encode(Model(load("cancel-race")))
+    def errors(e, name=None):
+        return [st for st in e.steps if st.halts == SPEC_ERROR and (name is None or st.label == name)]
+    assert len(errors(enc, "D_SELECT")) > len(errors(plain, "D_SELECT"))
+    # every one named after its label, or after the guard evaluation (Model.enabled_for); none "?"
+    assert {st.label for st in errors(enc)} <= {lb.name for lb in LABELS} | {"enabled_for"}
+    assert SPEC_ERROR in bmc(Model(load("cancel-race")), 4, enc=enc).violations
+    assert SPEC_ERROR not in bmc(Model(load("cancel-race")), 4, enc=plain).violations

@@ -373,6 +373,9 @@ def _step_paths(enc: Encoding, ex: PathExplorer, actor: Actor, option: int,
             events, target = run()
         except Suspend as sp:
             return name, sp
+        except Exception as e:
+            e.add_note(f"aiospec-label:{name}")  # so that the SPEC-ERROR step is named after its label
+            raise
         return name, events, lay.terms_of(target, xs)
 
     def first(ex: PathExplorer):
@@ -419,7 +422,9 @@ def _step_paths(enc: Encoding, ex: PathExplorer, actor: Actor, option: int,
             guard = path.guard if r is None else z3.And(r.reach, path.guard)
             if path.error is not None and not isinstance(path.error, Halt):
                 # the spec's Python fails from these states: a step of its own, that BMC and prove check
-                out.append((guard, r.label if r else "?", SPEC_ERROR, prefix, list(xs)))
+                notes = [n for n in getattr(path.error, "__notes__", ()) if n.startswith("aiospec-label:")]
+                label = notes[0].removeprefix("aiospec-label:") if notes else r.label if r else "enabled_for"
+                out.append((guard, label, SPEC_ERROR, prefix, list(xs)))
                 continue
             if path.result is None:
                 continue
