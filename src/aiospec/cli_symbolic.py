@@ -121,10 +121,10 @@ def prove(scenario: str, profile: str | None, prop_names: tuple[str, ...], mutan
     with applied(mu):
         model = model_for(sc, mu)
         ex = Explorer(model, max_states=2_000_000)
-        ex.run()  # reachable states: to say whether a counterexample to induction is reachable
+        full = ex.run().complete  # reachable states: to say whether a counterexample to induction is reachable
         with err.status(f"proving on {sc.name} ...") if err.is_terminal else _null() as status:
             say = (lambda m: status.update(f"proving on {sc.name}: {m}")) if err.is_terminal else None
-            rep = run_prove(model, targets, reachable=set(ex.seen), progress=say)
+            rep = run_prove(model, targets, reachable=set(ex.seen) if full else None, progress=say)
         bounded = {}
         if bound and any(r.result != "proved" for r in rep.results):
             bres = run_bmc(model, bound, [p for p in (props or []) if p] or None)

@@ -25,7 +25,7 @@ from .bmc import NOT_BY_DEFAULT, TYPE, Unroller
 from .encode import SPEC_ERROR, Encoding, encode
 from .houdini import houdini
 from .lemmas import mine, reachable_states
-from .strengthen import NotExact, strengthen
+from .strengthen import NotExact, sample_states, strengthen
 
 # The per-job protocol invariants the proofs are about (SEMANTICS.md section 14).
 TARGETS = ("A1", "D2", "D2-STICKY", "D3", "D4", "D5", "D6", "D9", "D13", "D14", "SPEC-ERROR")
@@ -67,9 +67,14 @@ def prove(model: Model, targets: tuple[str, ...] = TARGETS, enc: Encoding | None
     again): the same survivors, found on a relation with far fewer paths."""
     props = [p for p in PROPERTIES if p.name not in NOT_BY_DEFAULT and p.kind != "reach"]
     if enc is None and mined:
-        states = reachable_states(model, states_limit)
-        if reachable is None:
-            reachable = {hash(st) for st in states}
+        try:
+            states = reachable_states(model, states_limit)
+            if reachable is None:
+                reachable = {hash(st) for st in states}
+        except OverflowError:  # too many to enumerate: mine from a sample (Houdini trusts none of it)
+            states = sample_states(model, states_limit)
+            if progress:
+                progress(f"more than {states_limit:,} states: lemmas mined from a sample of {len(states):,}")
         try:
             st = strengthen(model, props, states=states, timeout_ms=timeout_ms, progress=progress)
         except NotExact as e:
