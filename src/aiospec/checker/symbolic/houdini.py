@@ -19,8 +19,12 @@ def houdini(s: z3.Solver, init: list[int], x0: list, step: z3.BoolRef, cands: li
     (``step`` relates frame 0 to frame 1) from a state satisfying all of them.
 
     ``step`` stays asserted on ``s`` afterwards; each dropped candidate's name goes to ``dropped``.
-    When a candidate named in ``protect`` breaks, it is dropped and the search stops there
-    (the caller's encoding assumed it); the second result then says False."""
+    A candidate named in ``protect`` is one the caller's encoding assumed: when it breaks it is
+    dropped, but it stays assumed in the pre-state (*pinned*), where the encoding is exact, and
+    the search goes on.  Each further drop is still justified (its pre-state satisfies every
+    survivor), so one call finds every protected candidate that breaks, not just the first.
+    The second result then says False: the survivors are not yet shown inductive on the real
+    relation, and the caller must encode again without the broken ones and call again."""
     keep = []
     sub = list(zip(x0, [z3.BitVecVal(v, x.size()) for x, v in zip(x0, init)]))
     for c in cands:  # the initial state is concrete: an evaluation
@@ -37,12 +41,13 @@ def houdini(s: z3.Solver, init: list[int], x0: list, step: z3.BoolRef, cands: li
     for i, c in enumerate(cands):  # literals, so that each round is one check under assumptions
         s.add(z3.Implies(pre[i], c[1]), post[i] == c[2])
     active = list(range(len(cands)))
+    pinned: list[int] = []
     rnd = 0
-    while True:  # drop every candidate a step breaks, until none breaks
+    while active:  # drop every candidate a step breaks, until none breaks
         rnd += 1
         goal = z3.Bool(f"goal{rnd}")
         s.add(z3.Implies(goal, z3.Or(*[z3.Not(post[i]) for i in active])))
-        r = s.check(goal, *[pre[i] for i in active])
+        r = s.check(goal, *[pre[i] for i in active + pinned])
         if r != z3.sat:
             if r != z3.unsat:
                 dropped.append(f"(solver gave {r}: nothing further is proved)")
@@ -52,8 +57,9 @@ def houdini(s: z3.Solver, init: list[int], x0: list, step: z3.BoolRef, cands: li
         broken = {i for i in active if z3.is_false(m.eval(post[i], model_completion=True))}
         dropped.extend(cands[i][0] for i in sorted(broken))
         active = [i for i in active if i not in broken]
-        if any(cands[i][0] in protect for i in broken):
-            return [cands[i] for i in active], False
+        pinned += [i for i in sorted(broken) if cands[i][0] in protect]
+    if pinned:
+        return [cands[i] for i in active], False
     for i in active:  # what survived holds in every state from here on
         s.add(cands[i][1])
     return [cands[i] for i in active], True

@@ -25,8 +25,9 @@ the verdict is the spec's.
    is exact, because the assumed facts are among those candidates.  What survives is an
    inductive invariant of the real transition relation: it holds in every reachable state.
 4. If Houdini breaks an assumed fact, the encoding is not exact on all states the survivors
-   allow: stop there (the drops so far were found on pre-states where it was exact), encode
-   again without that fact, and go on from the survivors until none of the assumed breaks.
+   allow.  Houdini keeps that fact assumed in the pre-state (pinned), where the encoding is
+   exact, and goes on, so one round finds every assumed fact that breaks; then encode again
+   without them, and go on from the survivors until none of the assumed breaks.
 
 The result is an encoding that agrees with the spec on every reachable state, so BMC over
 it is exact, and the surviving lemmas are the strengthening ``prove`` starts from.
@@ -148,7 +149,8 @@ def strengthen(model: Model, props: list[Property] | None = None, limit: int = 5
         names = {c[0] for c in kept}
         broke = [x for x in lost if x.removesuffix(" (false initially)") in protect]
         say(f"round {rnd}: Houdini kept {len(kept):,} of {len(cands):,} in {time.perf_counter() - t1:.1f}s"
-            + ("" if complete else f"; an assumed fact broke: {', '.join(broke)}"))
+            + ("" if complete else f"; {len(broke)} assumed fact(s) broke: {', '.join(broke[:3])}"
+               + (", ..." if len(broke) > 3 else "")))
         if any(x.startswith("(solver gave") for x in lost):
             raise RuntimeError(f"round {rnd}: {lost[-1]}")
         if TYPE not in names:
