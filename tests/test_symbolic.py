@@ -387,3 +387,16 @@ def test_bmc_finds_exactly_what_the_explicit_checker_finds(name):
     for n, v in r.violations.items():
         tr = replay(m, v.path, n)
         assert len(tr.steps) == v.depth
+
+
+@pytest.mark.parametrize("name, broken", [("rtems-lio", "D13"), ("rtems-calls", "D14")])
+def test_prove_reports_the_rtems_lio_findings_as_reachable_and_proves_the_rest(name, broken):
+    """The __rtems__ lio findings (docs/findings.md) are real: prove must not prove them, and
+    must say that its counterexample to induction starts from a reachable state."""
+    m = Model(load(name))
+    ex = Explorer(m)
+    ex.run()
+    rep = prove(m, reachable=set(ex.seen))
+    results = {r.prop: r for r in rep.results}
+    assert results[broken].result == "not inductive" and "IS reachable" in results[broken].detail
+    assert {t for t, r in results.items() if r.result != "proved"} == {broken}
