@@ -66,7 +66,8 @@ def prove(model: Model, targets: tuple[str, ...] = TARGETS, enc: Encoding | None
     ``strengthen`` (an assumed fact that is not inductive is dropped and the step encoded
     again): the same survivors, found on a relation with far fewer paths."""
     props = [p for p in PROPERTIES if p.name not in NOT_BY_DEFAULT and p.kind != "reach"]
-    if enc is None and mined:
+    states: list = []
+    if mined:
         try:
             states = reachable_states(model, states_limit)
             if reachable is None:
@@ -75,48 +76,61 @@ def prove(model: Model, targets: tuple[str, ...] = TARGETS, enc: Encoding | None
             states = sample_states(model, states_limit)
             if progress:
                 progress(f"more than {states_limit:,} states: lemmas mined from a sample of {len(states):,}")
+    if enc is None and mined:
         try:
-            st = strengthen(model, props, states=states, timeout_ms=timeout_ms, progress=progress)
+            rep, enc, s, un, strengthening = _strengthened(model, props, states, timeout_ms, progress)
         except NotExact as e:
             rep = ProveReport(model.sc.name)
             rep.results = [ProofResult(t, "induction (k=1)", "not proved", 0.0, str(e)) for t in targets]
             return rep
-        enc, s, un = st.encoding, st.solver, st.unroller
-        mined_names = {t for t, _ in st.lemmas}
-        rep = ProveReport(model.sc.name, encode_seconds=enc.seconds, candidates=st.candidates,
-                          lemmas=[f"lemma: {t}" if t in mined_names else t for t in st.kept],
-                          dropped=[x if x.split(" (")[0] in enc.invariants or x.startswith(TYPE) else f"lemma: {x}"
-                                   for x in st.dropped])
-        x0, x1 = un.frames[0], un.frames[1]
-        strengthening: list = []  # already asserted on s
-        names = set(rep.lemmas)
     else:
-        enc = enc or encode(model, props)
-        rep = ProveReport(model.sc.name, encode_seconds=enc.seconds)
-        un = Unroller(enc)
-        step = un.step()  # frame 0 -> frame 1
-        x0, x1 = un.frames[0], un.frames[1]
-        # candidates: (name, formula at frame 0, formula at frame 1)
-        cands = [(c, _good(enc, c, x0), _good(enc, c, x1)) for c in [TYPE] + sorted(enc.invariants)]
-        if mined:
-            states = reachable_states(model, states_limit)
-            if reachable is None:
-                reachable = {hash(st) for st in states}
-            m0 = mine(model, enc.layout, states, x0)
-            m1 = mine(model, enc.layout, states, x1)
-            cands += [(f"lemma: {t}", f0, f1) for (t, f0), (_, f1) in zip(m0, m1)]
-        rep.candidates = len(cands)
-        s = z3.SolverFor("QF_BV")
-        s.set("timeout", timeout_ms)
-        cands, _ = houdini(s, un.init_values(model), x0, step, cands, rep.dropped)
-        rep.lemmas = [c[0] for c in cands]
-        names = set(rep.lemmas)
-        strengthening = [c[1] for c in cands]
-    if TYPE not in names:  # the encoder pruned forks under TYPE-OK: without it nothing below is sound
+        rep, enc, s, un, strengthening = _on_encoding(model, enc or encode(model, props), states, timeout_ms)
+    if TYPE not in rep.lemmas:  # the encoder pruned forks under TYPE-OK: without it nothing below is sound
         rep.results = [ProofResult(t, "induction (k=1)", "not proved", 0.0,
                                    "TYPE-OK is not inductive with these lemmas, so the encoding is not trusted")
                        for t in targets]
         return rep
+    _check_targets(rep, enc, s, un, strengthening, targets, reachable)
+    return rep
+
+
+def _strengthened(model: Model, props: list, states: list, timeout_ms: int, progress) -> tuple:
+    """The default route: an encoding assuming the reachable values, made exact by ``strengthen``."""
+    st = strengthen(model, props, states=states, timeout_ms=timeout_ms, progress=progress)
+    enc = st.encoding
+    mined_names = {t for t, _ in st.lemmas}
+    rep = ProveReport(model.sc.name, encode_seconds=enc.seconds, candidates=st.candidates,
+                      lemmas=[f"lemma: {t}" if t in mined_names else t for t in st.kept],
+                      dropped=[x if x.split(" (")[0] in enc.invariants or x.startswith(TYPE) else f"lemma: {x}"
+                               for x in st.dropped])
+    return rep, enc, st.solver, st.unroller, []  # the survivors are already asserted on the solver
+
+
+def _on_encoding(model: Model, enc: Encoding, states: list, timeout_ms: int) -> tuple:
+    """Houdini on a given encoding (which assumes nothing beyond TYPE-OK)."""
+    rep = ProveReport(model.sc.name, encode_seconds=enc.seconds)
+    un = Unroller(enc)
+    step = un.step()  # frame 0 -> frame 1
+    x0, x1 = un.frames[0], un.frames[1]
+    # candidates: (name, formula at frame 0, formula at frame 1)
+    cands = [(c, _good(enc, c, x0), _good(enc, c, x1)) for c in [TYPE] + sorted(enc.invariants)]
+    if states:
+        m0 = mine(model, enc.layout, states, x0)
+        m1 = mine(model, enc.layout, states, x1)
+        cands += [(f"lemma: {t}", f0, f1) for (t, f0), (_, f1) in zip(m0, m1)]
+    rep.candidates = len(cands)
+    s = z3.SolverFor("QF_BV")
+    s.set("timeout", timeout_ms)
+    cands, _ = houdini(s, un.init_values(model), x0, step, cands, rep.dropped)
+    rep.lemmas = [c[0] for c in cands]
+    return rep, enc, s, un, [c[1] for c in cands]
+
+
+def _check_targets(rep: ProveReport, enc: Encoding, s: z3.Solver, un: Unroller, strengthening: list,
+                   targets: tuple[str, ...], reachable: set[int] | None) -> None:
+    """Each target against the inductive survivors: appended to ``rep.results``."""
+    x0, x1 = un.frames[0], un.frames[1]
+    names = set(rep.lemmas)
     active = rep.lemmas
     by_name = {p.name: p for p in PROPERTIES}
     method = f"induction (k=1), {len(active)} of {rep.candidates} lemmas"
@@ -141,7 +155,6 @@ def prove(model: Model, targets: tuple[str, ...] = TARGETS, enc: Encoding | None
             continue
         rep.results.append(ProofResult(name, method, "proved" if ok else "not inductive",
                                        time.perf_counter() - t0, detail))
-    return rep
 
 
 def _holds(enc, un, s, strengthening, bad, reachable, tries: int = 20) -> tuple[bool, str]:
