@@ -400,3 +400,14 @@ def test_prove_reports_the_rtems_lio_findings_as_reachable_and_proves_the_rest(n
     results = {r.prop: r for r in rep.results}
     assert results[broken].result == "not inductive" and "IS reachable" in results[broken].detail
     assert {t for t, r in results.items() if r.result != "proved"} == {broken}
+
+
+def test_bmc_cli_says_so_when_the_facts_never_settle(monkeypatch):
+    """If refinement runs out of rounds, `aiospec bmc` gives no verdict, with a clear message."""
+    from aiospec.checker.symbolic import strengthen
+
+    def gives_up(*a, **k):
+        raise RuntimeError("facts still broken after 25 rounds")
+    monkeypatch.setattr(strengthen, "bmc_exact", gives_up)
+    r = CliRunner().invoke(main, ["bmc", "cancel-race", "--depth", "3"])
+    assert r.exit_code == 3 and "facts still broken" in r.output and "Traceback" not in r.output

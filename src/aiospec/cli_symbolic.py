@@ -66,7 +66,11 @@ def bmc(scenario: str, depth: int, profile: str | None, prop_names: tuple[str, .
                     status.update(escape(msg))
             if facts:
                 ps = props or [p for p in PROPERTIES if p.name not in NOT_BY_DEFAULT]
-                res = bmc_exact(model, depth, ps, limit=sample, progress=say)
+                try:
+                    res = bmc_exact(model, depth, ps, limit=sample, progress=say)
+                except RuntimeError as e:  # the facts kept breaking: no verdict rather than a wrong one
+                    err.print(f"[red]error:[/] {escape(str(e))}; try --no-facts or a larger --sample")
+                    sys.exit(3)
             else:
                 res = run_bmc(model, depth, props)
         how = (f"{res.facts} facts from {res.sampled:,} sampled states, {res.rounds} round{'s' if res.rounds > 1 else ''}"

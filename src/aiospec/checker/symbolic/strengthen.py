@@ -54,7 +54,8 @@ from .houdini import houdini
 
 
 class NotExact(RuntimeError):
-    """Houdini dropped the type invariant: the encoding's pruning is not justified."""
+    """No strengthening to trust: Houdini dropped the type invariant (the encoding's pruning
+    is then not justified), the solver gave up, or the rounds ran out."""
 
 
 @dataclass
@@ -152,7 +153,7 @@ def strengthen(model: Model, props: list[Property] | None = None, limit: int = 5
             + ("" if complete else f"; {len(broke)} assumed fact(s) broke: {', '.join(broke[:3])}"
                + (", ..." if len(broke) > 3 else "")))
         if any(x.startswith("(solver gave") for x in lost):
-            raise RuntimeError(f"round {rnd}: {lost[-1]}")
+            raise NotExact(f"round {rnd}: {lost[-1]}")
         if TYPE not in names:
             raise NotExact("the type invariant is not inductive with the mined lemmas: "
                            "the encoding cannot be trusted beyond the reachable states")
@@ -163,7 +164,7 @@ def strengthen(model: Model, props: list[Property] | None = None, limit: int = 5
             return Strengthening(enc, [(t, f) for t, f in mined if t in alive], assumed, dropped, len(states), rnd,
                                  time.perf_counter() - t0, hs, kept=[c[0] for c in kept],
                                  candidates=len(mined) + 1 + len(enc.invariants), solver=s, unroller=un)
-    raise RuntimeError(f"no exact encoding after {max_rounds} rounds")
+    raise NotExact(f"no exact encoding after {max_rounds} rounds")
 
 
 def bmc_exact(model: Model, depth: int, props: list[Property], limit: int = 50_000, walks: int = 2_000,
