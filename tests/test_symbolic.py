@@ -400,6 +400,16 @@ def test_prove_reports_the_rtems_lio_findings_as_reachable_and_proves_the_rest(n
     results = {r.prop: r for r in rep.results}
     assert results[broken].result == "not inductive" and "IS reachable" in results[broken].detail
     assert {t for t, r in results.items() if r.result != "proved"} == {broken}
+    cti = results[broken].cti  # shown as the pair of states and the action between them
+    assert "pre-state" in cti and "the step changes:" in cti and "takes " in cti
+
+
+def test_prove_cli_prints_the_counterexample_to_induction_as_a_pair_of_states():
+    r = CliRunner().invoke(main, ["prove", "rtems-lio", "--prop", "D13"])
+    assert r.exit_code == 1, r.output
+    assert "D13: counterexample to induction:" in r.output and "IS reachable" in r.output
+    assert "pre-state (where it differs from the initial state):" in r.output
+    assert "the step changes:" in r.output and " -> " in r.output
 
 
 def test_bmc_cli_says_so_when_the_facts_never_settle(monkeypatch):

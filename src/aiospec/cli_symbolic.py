@@ -157,6 +157,9 @@ def prove(scenario: str, profile: str | None, prop_names: tuple[str, ...], mutan
         colour = "green" if r.result == "proved" else "yellow"
         t.add_row(r.prop, method, f"[{colour}]{escape(result)}[/]", f"{r.seconds:.2f}", escape(r.detail))
     out.print(t)
+    for r in rep.results:
+        if r.cti:
+            out.print(f"\n{r.prop}: {r.detail}\n{r.cti}", markup=False, highlight=False)
     sys.exit(1 if failed else 0)
 
 

@@ -24,7 +24,7 @@ from ...spec.properties import PROPERTIES
 from .bmc import NOT_BY_DEFAULT, TYPE, Unroller
 from .encode import SPEC_ERROR, Encoding, encode
 from .houdini import houdini
-from .lemmas import mine, reachable_states
+from .lemmas import mine, reachable_states, show
 from .strengthen import NotExact, sample_states, strengthen
 
 # The per-job protocol invariants the proofs are about (SEMANTICS.md section 14).
@@ -38,6 +38,7 @@ class ProofResult:
     result: str  # proved | not inductive | violated | not encoded
     seconds: float
     detail: str = ""
+    cti: str = ""  # a counterexample to induction: the pre-state, the step, what it changes
 
 
 @dataclass
@@ -137,15 +138,18 @@ def _check_targets(rep: ProveReport, enc: Encoding, s: z3.Solver, un: Unroller, 
     for name in targets:
         t0 = time.perf_counter()
         p = by_name.get(name)
+        pair = ""
         if name in enc.invariants:
             ok = name in names
-            detail = "" if ok else _cti(enc, un, s, strengthening, z3.Not(_good(enc, name, x1)), reachable)
+            detail = ""
+            if not ok:
+                _, detail, pair = _holds(enc, un, s, strengthening, z3.Not(_good(enc, name, x1)), reachable)
         elif name in enc.pairs:
             f = z3.substitute(enc.pairs[name], *zip(enc.xs, x0), *zip(enc.ys, x1))
-            ok, detail = _holds(enc, un, s, strengthening, f, reachable)
+            ok, detail, pair = _holds(enc, un, s, strengthening, f, reachable)
         elif name in enc.step_props:
-            ok, detail = _holds(enc, un, s, strengthening, z3.substitute(enc.step_props[name], *zip(enc.xs, x0)),
-                                reachable)
+            ok, detail, pair = _holds(enc, un, s, strengthening,
+                                      z3.substitute(enc.step_props[name], *zip(enc.xs, x0)), reachable)
         elif name == SPEC_ERROR:
             ok, detail = True, "no path of any step raises"
         elif p is not None and p.kind in ("event", "step"):  # the encoder checks these on every path
@@ -154,37 +158,38 @@ def _check_targets(rep: ProveReport, enc: Encoding, s: z3.Solver, un: Unroller, 
             rep.results.append(ProofResult(name, "-", "not encoded", 0.0, "not a property of the symbolic encoding"))
             continue
         rep.results.append(ProofResult(name, method, "proved" if ok else "not inductive",
-                                       time.perf_counter() - t0, detail))
+                                       time.perf_counter() - t0, detail, pair))
 
 
-def _holds(enc, un, s, strengthening, bad, reachable, tries: int = 20) -> tuple[bool, str]:
-    """Whether no step from a strengthened state is ``bad``; else a counterexample to induction,
-    preferring (among the first ``tries`` the solver gives) one whose pre-state is reachable."""
+def _holds(enc, un, s, strengthening, bad, reachable, tries: int = 20) -> tuple[bool, str, str]:
+    """Whether no step from a strengthened state is ``bad``; else a counterexample to induction
+    (in a line, and as the pair of states), preferring among the first ``tries`` the solver
+    gives one whose pre-state is reachable."""
     s.push()
     s.add(*strengthening)
     s.add(bad)
     r = s.check()
     detail = "" if r == z3.unsat else f"solver: {r}"
+    pair = ""
     for _ in range(tries if r == z3.sat else 0):
         m = s.model()
-        detail, hit = _describe(enc, un, m, reachable)
+        detail, hit, pair = _describe(enc, un, m, reachable)
         if hit or reachable is None:
             break
         s.add(z3.Or(*[x != m.eval(x, model_completion=True) for x in un.frames[0]]))  # another pre-state
         if s.check() != z3.sat:
             break
     s.pop()
-    return r == z3.unsat, detail
+    return r == z3.unsat, detail, pair
 
 
-def _cti(enc, un, s, strengthening, bad, reachable) -> str:
-    return _holds(enc, un, s, strengthening, bad, reachable)[1]
-
-
-def _describe(enc: Encoding, un: Unroller, m: z3.ModelRef, reachable: set[int] | None) -> tuple[str, bool]:
-    """A counterexample to induction in words: the step taken and whether its pre-state is reachable."""
+def _describe(enc: Encoding, un: Unroller, m: z3.ModelRef, reachable: set[int] | None) -> tuple[str, bool, str]:
+    """A counterexample to induction: in a line (the step, and whether its pre-state is
+    reachable), whether it is, and the pair of states: the pre-state where it differs from
+    the initial state, and what the step changes."""
     lay = enc.layout
     vals = [m.eval(x, model_completion=True).as_signed_long() for x in un.frames[0]]
+    post = [m.eval(x, model_completion=True).as_signed_long() for x in un.frames[1]]
     sel = m.eval(un.sels[0], model_completion=True).as_long()
     st = enc.steps[un.moves[sel]] if 0 <= sel < len(un.moves) else None
     pre = lay.state_of(vals)
@@ -195,4 +200,9 @@ def _describe(enc: Encoding, un: Unroller, m: z3.ModelRef, reachable: set[int] |
     else:
         reach = "the pre-state IS reachable" if hit else \
             "the pre-state is not reachable (the lemmas are too weak, not a bug)"
-    return f"counterexample to induction: {where}; {reach}", hit
+    init = un.init_values(enc.model)
+    lines = [f"  step: {where}", "  pre-state (where it differs from the initial state):"]
+    lines += [f"    {sl.name} = {show(sl, v)}" for sl, v, v0 in zip(lay.slots, vals, init) if v != v0]
+    lines.append("  the step changes:")
+    lines += [f"    {sl.name}: {show(sl, a)} -> {show(sl, b)}" for sl, a, b in zip(lay.slots, vals, post) if a != b]
+    return f"counterexample to induction: {where}; {reach}", hit, "\n".join(lines)
