@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import textwrap
+from dataclasses import replace
 from importlib import resources
 
 import pytest
@@ -719,3 +720,53 @@ def test_toml_like_documents_never_crash(text):
 @example('[aiocbs.a]\nsigev = ["SIGNAL"]\n[[threads]]\ncalls = ["aio_write(a, F)"]\n')
 def test_toml_documents_with_any_value_types_never_crash(text):
     _never_crashes(text)
+
+
+FAMILY = """
+name = "race-n"
+daemons = 1
+may_fail = ["a"]
+
+[aiocbs.a]
+offset = 4096
+
+[[threads]]
+name = "T"
+repeat = {n}
+calls = ["aio_write(a, F)", "aio_return(a)"]
+
+[[threads]]
+name = "C"
+calls = ["aio_cancel(F, NULL)"]
+"""
+
+
+def test_repeat_gives_each_copy_its_own_thread_and_aiocbs():
+    sc = load_text(FAMILY.format(n=3))
+    assert [t.name for t in sc.threads] == ["T1", "T2", "T3", "C"]
+    assert list(sc.aiocbs) == ["a1", "a2", "a3"]
+    assert all(sc.aiocbs[a].offset == 4096 for a in sc.aiocbs)  # the template's fields
+    assert [(s.aiocb, s.thread, s.may_fail) for s in sc.slots] == [("a1", 0, True), ("a2", 1, True), ("a3", 2, True)]
+    assert [c.text for c in sc.threads[1].calls] == ["aio_write(a2, F)", "aio_return(a2)"]
+
+
+def test_repeat_of_one_is_the_thread_itself():
+    one = load_text(FAMILY.format(n=1))
+    plain = load_text(FAMILY.replace("repeat = {n}\n", "").replace('"T"', '"T1"').replace("(a", "(a1")
+                      .replace("[aiocbs.a]", "[aiocbs.a1]").replace('["a"]', '["a1"]'))
+    def shape(sc):  # everything but source line numbers (the repeat line shifts them)
+        return [(t.name, [replace(c, line=None) for c in t.calls]) for t in sc.threads], sc.slots, sc.aiocbs
+    assert shape(one) == shape(plain)
+
+
+@pytest.mark.parametrize("text, needle", [
+    (FAMILY.format(n=0), "repeat must be an integer from 1 to 6"),
+    (FAMILY.format(n='"two"'), "repeat must be an integer from 1 to 6"),
+    (FAMILY.format(n=7), "repeat must be an integer from 1 to 6"),
+    (FAMILY.format(n=2).replace('"aio_cancel(F, NULL)"', '"aio_cancel(F, a)"'), "also used by another thread"),
+    (FAMILY.format(n=6), "at most 6 threads (got 7, counting repeats)"),
+])
+def test_repeat_rejects_bad_input_with_a_message(text, needle):
+    with pytest.raises(ScenarioError) as e:
+        load_text(text)
+    assert needle in str(e.value)

@@ -14,6 +14,7 @@ import pytest
 from aiospec.checker.explore import Explorer
 from aiospec.checker.trace import replay
 from aiospec.spec import Model, builtin_names, load
+from aiospec.spec.scenario import load_text
 from aiospec.spec.properties import PROPERTIES
 from aiospec.spec.state import HALTING
 
@@ -114,3 +115,30 @@ def test_full_scenario_exhaustive():
     got = {k: len(ex.witness_path(w)) for k, w in res.violations.items()}
     assert got == FULL_VIOLATIONS_WITHIN_BOUND
     assert set(res.reached) == ALL_REACH - {"R-LIO-FREE-LISTIO"}
+
+
+RACE_N = """
+name = "race-n"
+daemons = 1
+
+[[threads]]
+name = "T"
+repeat = {n}
+calls = ["aio_write(a, F)", "aio_return(a)"]
+
+[[threads]]
+name = "C"
+calls = ["aio_cancel(F, NULL)"]
+"""
+
+
+def test_a_family_shows_why_one_job_is_not_enough():
+    """n requests racing one fd-wide cancel (`repeat`): with one request only P-RETURN fails; the
+    saved-successor findings of the cancel walk (STALE, then UAF) need a second request."""
+    def shortest(n: int) -> dict[str, int]:
+        ex = Explorer(Model(load_text(RACE_N.format(n=n))))
+        res = ex.run()
+        assert res.complete
+        return {k: len(ex.witness_path(w)) for k, w in res.violations.items()}
+    assert shortest(1) == {"P-RETURN": 8}
+    assert shortest(2) == {"P-RETURN": 8, "STALE": 16, "UAF": 17}

@@ -324,6 +324,12 @@ def load_text(text: str, source: str = "<string>") -> Scenario:
     if not isinstance(raw_aiocbs, dict):
         ld.fail("aiocbs must be a table of tables", needle="aiocbs")
     allowed_acb = {"fd", "offset", "nbytes", "sigev", "nbytes_too_big", "invalid_signo", "past_eof"}
+    may_fail = data.get("may_fail", [])
+    if not isinstance(may_fail, list) or not all(isinstance(x, str) for x in may_fail):
+        ld.fail("may_fail must be a list of aiocb names", needle="may_fail")
+    raw_threads = data.get("threads")
+    if isinstance(raw_threads, list) and isinstance(raw_aiocbs, dict):
+        raw_threads, raw_aiocbs, may_fail = _expand_repeats(raw_threads, dict(raw_aiocbs), list(may_fail), ld)
     for an, spec in raw_aiocbs.items():
         if not isinstance(spec, dict):
             ld.fail(f"aiocb {an!r} must be a table", needle=an)
@@ -345,17 +351,13 @@ def load_text(text: str, source: str = "<string>") -> Scenario:
                                past_eof=bool(spec.get("past_eof", False)),
                                invalid_signo=bool(spec.get("invalid_signo", False)))
 
-    raw_threads = data.get("threads")
     if not isinstance(raw_threads, list) or not raw_threads:
         ld.fail("a scenario needs [[threads]] with at least one thread", needle="threads")
     if len(raw_threads) > 6:
-        ld.fail("at most 6 threads", needle="threads")
+        ld.fail(f"at most 6 threads (got {len(raw_threads)}, counting repeats)", needle="threads")
     threads: list[ThreadSpec] = []
     slots: list[JobSlot] = []
     lio_count = 0
-    may_fail = data.get("may_fail", [])
-    if not isinstance(may_fail, list) or not all(isinstance(x, str) for x in may_fail):
-        ld.fail("may_fail must be a list of aiocb names", needle="may_fail")
     seen_names = set()
     cursor = 1
     for ti, th in enumerate(raw_threads):
@@ -419,6 +421,54 @@ def load_text(text: str, source: str = "<string>") -> Scenario:
                     files=files, aiocbs=aiocbs, threads=tuple(threads), slots=tuple(slots), lio_count=lio_count,
                     limits=limits, signals=signals, source=source,
                     aiocb_index={n: i for i, n in enumerate(aiocbs)})
+
+
+def _expand_repeats(raw_threads: list, raw_aiocbs: dict, may_fail: list, ld) -> tuple[list, dict, list]:
+    """``repeat = n`` on a thread: n copies T1..Tn, each with its own aiocbs (a -> a1..an, with
+    a's fields), so a scenario family ("n requests racing one cancel") is one file."""
+    out = []
+    for ti, th in enumerate(raw_threads):
+        if not isinstance(th, dict) or "repeat" not in th:
+            out.append(th)
+            continue
+        n = th["repeat"]
+        if not isinstance(n, int) or isinstance(n, bool) or not 1 <= n <= 6:
+            ld.fail(f"thread {ti + 1}: repeat must be an integer from 1 to 6, got {n!r}", needle="repeat")
+        calls = th.get("calls", [])
+        if not isinstance(calls, list) or not all(isinstance(c, str) for c in calls):
+            ld.fail(f"thread {ti + 1}: calls must be a list of strings", needle="calls")
+        names: list[str] = []
+        for ctext in calls:
+            def err(msg, _t=ti):
+                raise ScenarioError(ld.source, ld.line_of(ctext, 1), f"thread {_t + 1}: {msg}")
+            call = parse_call(ctext, None, err)
+            for acb in [call.aiocb] + [e.aiocb for e in call.entries] + list(call.targets):
+                if acb is not None and acb not in names:
+                    names.append(acb)
+        base = th.get("name", f"T{ti + 1}")
+        for k in range(1, n + 1):
+            ren = {a: f"{a}{k}" for a in names}
+            pat = re.compile(r"\b(" + "|".join(map(re.escape, names)) + r")\b") if names else None
+            copy = {key: v for key, v in th.items() if key not in ("repeat", "name", "calls")}
+            copy["name"] = f"{base}{k}" if isinstance(base, str) else base
+            copy["calls"] = [pat.sub(lambda m: ren[m.group(1)], c) if pat else c for c in calls]
+            out.append(copy)
+            for a in names:
+                if a in raw_aiocbs:
+                    raw_aiocbs[ren[a]] = raw_aiocbs[a]
+                if a in may_fail:
+                    may_fail.append(ren[a])
+        for a in names:
+            raw_aiocbs.pop(a, None)
+            if a in may_fail:
+                may_fail.remove(a)
+        shared = [a for other in raw_threads if isinstance(other, dict) and other is not th
+                  for c in other.get("calls", []) if isinstance(c, str)
+                  for a in names if re.search(rf"\b{re.escape(a)}\b", c)]
+        if shared:
+            ld.fail(f"thread {ti + 1}: repeat gives each copy its own aiocbs, but {shared[0]!r} is also used by "
+                    f"another thread", needle="repeat")
+    return out, raw_aiocbs, may_fail
 
 
 def _replace(call: Call, **kw) -> Call:
