@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import textwrap
 from dataclasses import replace
+from pathlib import Path
 from importlib import resources
 
 import pytest
@@ -722,23 +723,8 @@ def test_toml_documents_with_any_value_types_never_crash(text):
     _never_crashes(text)
 
 
-FAMILY = """
-name = "race-n"
-daemons = 1
-may_fail = ["a"]
-
-[aiocbs.a]
-offset = 4096
-
-[[threads]]
-name = "T"
-repeat = {n}
-calls = ["aio_write(a, F)", "aio_return(a)"]
-
-[[threads]]
-name = "C"
-calls = ["aio_cancel(F, NULL)"]
-"""
+FAMILY = (Path(__file__).parent.parent / "docs" / "examples" / "race-n.toml").read_text() \
+    .replace("repeat = 2", "repeat = {n}").replace("may_fail = []", 'may_fail = ["a"]')
 
 
 def test_repeat_gives_each_copy_its_own_thread_and_aiocbs():

@@ -8,6 +8,7 @@ spec that changes a verdict must change this table and the findings document wit
 from __future__ import annotations
 
 import functools
+from pathlib import Path
 
 import pytest
 
@@ -117,26 +118,14 @@ def test_full_scenario_exhaustive():
     assert set(res.reached) == ALL_REACH - {"R-LIO-FREE-LISTIO"}
 
 
-RACE_N = """
-name = "race-n"
-daemons = 1
-
-[[threads]]
-name = "T"
-repeat = {n}
-calls = ["aio_write(a, F)", "aio_return(a)"]
-
-[[threads]]
-name = "C"
-calls = ["aio_cancel(F, NULL)"]
-"""
+RACE_N = (Path(__file__).parent.parent / "docs" / "examples" / "race-n.toml").read_text()
 
 
 def test_a_family_shows_why_one_job_is_not_enough():
     """n requests racing one fd-wide cancel (`repeat`): with one request only P-RETURN fails; the
     saved-successor findings of the cancel walk (STALE, then UAF) need a second request."""
     def shortest(n: int) -> dict[str, int]:
-        ex = Explorer(Model(load_text(RACE_N.format(n=n))))
+        ex = Explorer(Model(load_text(RACE_N.replace("repeat = 2", f"repeat = {n}"))))
         res = ex.run()
         assert res.complete
         return {k: len(ex.witness_path(w)) for k, w in res.violations.items()}
