@@ -421,3 +421,16 @@ def test_bmc_cli_says_so_when_the_facts_never_settle(monkeypatch):
     monkeypatch.setattr(strengthen, "bmc_exact", gives_up)
     r = CliRunner().invoke(main, ["bmc", "cancel-race", "--depth", "3"])
     assert r.exit_code == 3 and "facts still broken" in r.output and "Traceback" not in r.output
+
+
+def test_prove_cli_says_why_nothing_is_proved_when_no_strengthening_can_be_trusted(monkeypatch):
+    from aiospec.checker.symbolic import prove as prove_mod
+    from aiospec.checker.symbolic.strengthen import NotExact
+
+    def lost(*a, **k):
+        raise NotExact("the type invariant is not inductive with the mined lemmas")
+    monkeypatch.setattr(prove_mod, "strengthen", lost)
+    r = CliRunner().invoke(main, ["prove", "cancel-race"])
+    assert r.exit_code == 1 and "Traceback" not in r.output
+    assert "no inductive strengthening to trust: the type invariant is not inductive" in r.output
+    assert "proved" not in r.output.replace("not proved", "")

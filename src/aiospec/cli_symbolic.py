@@ -133,11 +133,15 @@ def prove(scenario: str, profile: str | None, prop_names: tuple[str, ...], mutan
         if bound and any(r.result != "proved" for r in rep.results):
             bres = run_bmc(model, bound, [p for p in (props or []) if p] or None)
             bounded = bres.violations
+    if not rep.lemmas and rep.results:
+        out.print(f"[bold]aiospec prove {escape(sc.name)}[/]: no inductive strengthening to trust: "
+                  f"{escape(rep.results[0].detail)}")
     spec_lemmas = [x for x in rep.lemmas if not x.startswith("lemma: ")]
     mined = len(rep.lemmas) - len(spec_lemmas)
-    out.print(f"[bold]aiospec prove {escape(sc.name)}[/]{' (mutant ' + escape(mutant) + ')' if mutant else ''}: "
-              f"{len(rep.lemmas):,} inductive lemmas of {rep.candidates:,} candidates: "
-              f"{', '.join(spec_lemmas) or 'no spec invariant'} and {mined:,} mined from the reachable states")
+    if rep.lemmas:
+        out.print(f"[bold]aiospec prove {escape(sc.name)}[/]{' (mutant ' + escape(mutant) + ')' if mutant else ''}: "
+                  f"{len(rep.lemmas):,} inductive lemmas of {rep.candidates:,} candidates: "
+                  f"{', '.join(spec_lemmas) or 'no spec invariant'} and {mined:,} mined from the reachable states")
     if rep.dropped:
         shown = "; ".join(x.removeprefix("lemma: ") for x in rep.dropped[:5])
         out.print(f"dropped (not inductive): {len(rep.dropped):,}, e.g. {shown}", markup=False)
