@@ -131,3 +131,12 @@ def test_a_family_shows_why_one_job_is_not_enough():
         return {k: len(ex.witness_path(w)) for k, w in res.violations.items()}
     assert shortest(1) == {"P-RETURN": 8}
     assert shortest(2) == {"P-RETURN": 8, "STALE": 16, "UAF": 17}
+
+
+@pytest.mark.slow
+def test_a_third_request_adds_p_cancel():
+    """1.2 million states: P-CANCEL (AIO_NOTCANCELED with nothing still in progress) needs three."""
+    ex = Explorer(Model(load_text(RACE_N.replace("repeat = 2", "repeat = 3"))))
+    res = ex.run()
+    got = {k: len(ex.witness_path(w)) for k, w in res.violations.items()}
+    assert got == {"P-RETURN": 8, "STALE": 16, "UAF": 17, "P-CANCEL": 20}
