@@ -18,9 +18,10 @@ the verdict is the spec's.
 
 1. *Sample* states of the scenario: breadth-first up to a limit, plus random runs to the end
    (the sample need not be complete: nothing below trusts it).
-2. *Mine* candidate lemmas from the sample (``lemmas.mine``); the value facts among them
-   (each variable's values) are the ones the encoder will assume.
-3. *Encode* assuming them, then run Houdini (``prove.houdini``) over all candidates.  Houdini's
+2. *Mine* candidate lemmas from the sample (``lemmas.mine``); the unconditional ones among them
+   (each variable's values, and the value sets of derived terms) are the ones the encoder
+   will assume.
+3. *Encode* assuming them, then run Houdini (``houdini.houdini``) over all candidates.  Houdini's
    check is a step from a state satisfying every surviving candidate, and there the encoding
    is exact, because the assumed facts are among those candidates.  What survives is an
    inductive invariant of the real transition relation: it holds in every reachable state.
