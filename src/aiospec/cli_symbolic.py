@@ -108,7 +108,6 @@ def bmc(scenario: str, depth: int, profile: str | None, prop_names: tuple[str, .
 def prove(scenario: str, profile: str | None, prop_names: tuple[str, ...], mutant: str | None, bound: int,
           lemmas_out: Path | None) -> None:
     """Prove properties of SCENARIO for every depth, by induction with z3 (Houdini strengthening)."""
-    from .checker.explore import Explorer
     from .checker.mutants import MUTANTS, applied, model_for
     from .checker.symbolic.bmc import bmc as run_bmc
     from .checker.symbolic.prove import TARGETS
@@ -124,11 +123,9 @@ def prove(scenario: str, profile: str | None, prop_names: tuple[str, ...], mutan
     mu = MUTANTS.get(mutant) if mutant else None
     with applied(mu):
         model = model_for(sc, mu)
-        ex = Explorer(model, max_states=2_000_000)
-        full = ex.run().complete  # reachable states: to say whether a counterexample to induction is reachable
         with err.status(f"proving on {sc.name} ...") if err.is_terminal else _null() as status:
             say = (lambda m: status.update(f"proving on {sc.name}: {m}")) if err.is_terminal else None
-            rep = run_prove(model, targets, reachable=set(ex.seen) if full else None, progress=say)
+            rep = run_prove(model, targets, progress=say)  # it enumerates the reachable states itself
         bounded = {}
         if bound and any(r.result != "proved" for r in rep.results):
             bres = run_bmc(model, bound, [p for p in (props or []) if p] or None)

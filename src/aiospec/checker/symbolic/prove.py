@@ -183,6 +183,12 @@ def _holds(enc, un, s, strengthening, bad, reachable, tries: int = 20) -> tuple[
     return r == z3.unsat, detail, pair
 
 
+def is_reachable(model: Model, st, reachable: set[int] | None) -> bool:
+    """Whether ``st`` is among ``reachable`` (hashes), which may hold the explicit checker's
+    canonical states (daemons sorted) or the plain ones."""
+    return reachable is not None and (hash(st) in reachable or hash(model.canonical(st)) in reachable)
+
+
 def _describe(enc: Encoding, un: Unroller, m: z3.ModelRef, reachable: set[int] | None) -> tuple[str, bool, str]:
     """A counterexample to induction: in a line (the step, and whether its pre-state is
     reachable), whether it is, and the pair of states: the pre-state where it differs from
@@ -194,7 +200,7 @@ def _describe(enc: Encoding, un: Unroller, m: z3.ModelRef, reachable: set[int] |
     st = enc.steps[un.moves[sel]] if 0 <= sel < len(un.moves) else None
     pre = lay.state_of(vals)
     where = f"{enc.model.actor_name(st.actor)} takes {st.label}" if st else "a step"
-    hit = reachable is not None and hash(pre) in reachable
+    hit = is_reachable(enc.model, pre, reachable)
     if reachable is None:
         reach = "reachability not checked"
     else:
