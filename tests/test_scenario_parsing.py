@@ -751,6 +751,9 @@ def test_repeat_of_one_is_the_thread_itself():
     (FAMILY.format(n=7), "repeat must be an integer from 1 to 6"),
     (FAMILY.format(n=2).replace('"aio_cancel(F, NULL)"', '"aio_cancel(F, a)"'), "also used by another thread"),
     (FAMILY.format(n=6), "at most 6 threads (got 7, counting repeats)"),
+    (FAMILY.format(n=2).replace("[aiocbs.a]", "[aiocbs.F]").replace('aio_write(a, F)", "aio_return(a)',
+                                                                      'aio_write(F, F)", "aio_return(F)')
+     .replace('may_fail = ["a"]', "may_fail = []"), "repeat cannot rename the aiocbs of 'aio_write(F, F)'"),
 ])
 def test_repeat_rejects_bad_input_with_a_message(text, needle):
     with pytest.raises(ScenarioError) as e:

@@ -423,6 +423,16 @@ def load_text(text: str, source: str = "<string>") -> Scenario:
                     aiocb_index={n: i for i, n in enumerate(aiocbs)})
 
 
+def _aiocbs_of(call: Call) -> list[str]:
+    return [a for a in [call.aiocb] + [e.aiocb for e in call.entries] + list(call.targets) if a is not None]
+
+
+def _without_aiocbs(call: Call) -> Call:
+    """The call with its text and aiocb names blanked: what a rename must leave alone."""
+    return _replace(call, text="", aiocb=None, entries=tuple(LioEntry(e.op, None) for e in call.entries),
+                    targets=tuple(None for _ in call.targets))
+
+
 def _expand_repeats(raw_threads: list, raw_aiocbs: dict, may_fail: list, ld) -> tuple[list, dict, list]:
     """``repeat = n`` on a thread: n copies T1..Tn, each with its own aiocbs (a -> a1..an, with
     a's fields), so a scenario family ("n requests racing one cancel") is one file."""
@@ -438,12 +448,14 @@ def _expand_repeats(raw_threads: list, raw_aiocbs: dict, may_fail: list, ld) -> 
         if not isinstance(calls, list) or not all(isinstance(c, str) for c in calls):
             ld.fail(f"thread {ti + 1}: calls must be a list of strings", needle="calls")
         names: list[str] = []
+        parsed = []
         for ctext in calls:
-            def err(msg, _t=ti):
-                raise ScenarioError(ld.source, ld.line_of(ctext, 1), f"thread {_t + 1}: {msg}")
+            def err(msg, _t=ti, _c=ctext):
+                raise ScenarioError(ld.source, ld.line_of(_c, 1), f"thread {_t + 1}: {msg}")
             call = parse_call(ctext, None, err)
-            for acb in [call.aiocb] + [e.aiocb for e in call.entries] + list(call.targets):
-                if acb is not None and acb not in names:
+            parsed.append(call)
+            for acb in _aiocbs_of(call):
+                if acb not in names:
                     names.append(acb)
         base = th.get("name", f"T{ti + 1}")
         for k in range(1, n + 1):
@@ -452,6 +464,12 @@ def _expand_repeats(raw_threads: list, raw_aiocbs: dict, may_fail: list, ld) -> 
             copy = {key: v for key, v in th.items() if key not in ("repeat", "name", "calls")}
             copy["name"] = f"{base}{k}" if isinstance(base, str) else base
             copy["calls"] = [pat.sub(lambda m: ren[m.group(1)], c) if pat else c for c in calls]
+            for before, ctext in zip(parsed, copy["calls"]):  # the rename touched aiocbs and nothing else
+                after = parse_call(ctext, None, lambda msg: None)
+                if _aiocbs_of(after) != [ren[a] for a in _aiocbs_of(before)] or \
+                        _without_aiocbs(after) != _without_aiocbs(before):
+                    ld.fail(f"thread {ti + 1}: repeat cannot rename the aiocbs of {before.text!r}: an aiocb name is "
+                            f"also a word of the call (an fd, an op); rename the aiocb", needle="repeat")
             out.append(copy)
             for a in names:
                 if a in raw_aiocbs:
