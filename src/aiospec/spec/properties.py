@@ -11,6 +11,7 @@ halting events from the steps and are reported under the property named in the e
 from __future__ import annotations
 
 from dataclasses import dataclass
+from collections.abc import Iterable
 from typing import Callable
 
 from .actions import BY_NAME, LABELS, pc
@@ -98,20 +99,21 @@ class Ctx:
         self.lio_open_pc = pc("LIO_OPEN")
         self.sleep_pcs = frozenset(lb.index for lb in LABELS if lb.sleeps)
 
-    def jobs(self, s) -> list[tuple[int, tuple]]:
+    def jobs(self, s) -> Iterable[tuple[int, tuple]]:
         """(j, job) for every job; for one job when the z3 encoder encodes a property per job.
 
         A property that loops over ``ctx.jobs(s)`` and returns at the first bad job, with no
         state carried from one job to the next, fails iff it fails with some single job in
         focus: the encoder then costs the sum over jobs, not the product of their branches."""
         if self.focus is None:
-            return list(enumerate(s[S_JOBS]))
+            return enumerate(s[S_JOBS])  # the explicit checker's hot path: no list
         self.focused = True
         return [(self.focus, s[S_JOBS][self.focus])]
 
-    def job_pairs(self, s, t) -> list[tuple[int, tuple, tuple]]:
+    def job_pairs(self, s, t) -> Iterable[tuple[int, tuple, tuple]]:
         """(j, job before, job after) for a step from s to t; one job when the encoder focuses."""
-        return [(j, a, t[S_JOBS][j]) for j, a in self.jobs(s)]
+        tj = t[S_JOBS]
+        return ((j, a, tj[j]) for j, a in self.jobs(s))
 
 
 def _freeing(ctx: Ctx, s, j: int) -> bool:
