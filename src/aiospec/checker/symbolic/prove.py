@@ -116,9 +116,8 @@ def _on_encoding(model: Model, enc: Encoding, states: list, timeout_ms: int) -> 
     # candidates: (name, formula at frame 0, formula at frame 1)
     cands = [(c, _good(enc, c, x0), _good(enc, c, x1)) for c in [TYPE] + sorted(enc.invariants)]
     if states:
-        m0 = mine(model, enc.layout, states, x0)
-        m1 = mine(model, enc.layout, states, x1)
-        cands += [(f"lemma: {t}", f0, f1) for (t, f0), (_, f1) in zip(m0, m1)]
+        cands += [(f"lemma: {t}", z3.substitute(f, *zip(enc.xs, x0)), z3.substitute(f, *zip(enc.xs, x1)))
+                  for t, f in mine(model, enc.layout, states, enc.xs)]  # mined once, renamed per frame
     rep.candidates = len(cands)
     s = z3.SolverFor("QF_BV")
     s.set("timeout", timeout_ms)
