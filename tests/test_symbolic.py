@@ -284,8 +284,37 @@ def test_strengthen_keeps_only_facts_that_are_inductive_on_the_plain_encoding(ca
     cands += [(n, z3.Not(z3.substitute(plain.invariants[n], *zip(plain.xs, x0))),
                z3.Not(z3.substitute(plain.invariants[n], *zip(plain.xs, x1)))) for n in spec]
     dropped: list[str] = []
-    kept, complete = houdini(z3.SolverFor("QF_BV"), un.init_values(m), x0, step, cands, dropped)
+    kept, complete = houdini(z3.SolverFor("QF_BV"), un.init_values(m), un, step, cands, dropped)
     assert complete and dropped == [] and len(kept) == len(cands)
+
+
+def test_houdini_asks_step_by_step_and_what_survives_is_inductive_in_one_check(cancel_race):
+    """Houdini asks one actor step at a time about the candidates it writes; its survivors must
+    pass the single question about every step at once, and a candidate true initially but
+    broken by a step (no committed job, ever) must be dropped, with what rested on it."""
+    from aiospec.checker.symbolic.bmc import Unroller
+    from aiospec.checker.symbolic.houdini import houdini
+    from aiospec.checker.symbolic.lemmas import mine, reachable_states
+    from aiospec.spec.state import S_KI
+    from aiospec.spec.variables import K
+
+    m, res, ex, plain = cancel_race
+    un = Unroller(plain)
+    step = un.step()
+    x0, x1 = un.frames[0], un.frames[1]
+    lay = plain.layout
+    mined = mine(m, lay, reachable_states(m, 10_000), plain.xs)
+    cands = [(TYPE, lay.type_ok(x0), lay.type_ok(x1))]
+    cands += [(t, z3.substitute(f, *zip(plain.xs, x0)), z3.substitute(f, *zip(plain.xs, x1))) for t, f in mined]
+    v = lay.index[(S_KI, -1, K.COUNT)]  # kaio_count: 0 at the start, 1 once aio_write commits
+    cands.append(("never committed", x0[v] == 0, x1[v] == 0))
+    dropped: list[str] = []
+    kept, complete = houdini(z3.SolverFor("QF_BV"), un.init_values(m), un, step, cands, dropped)
+    assert complete and "never committed" in dropped and TYPE in {c[0] for c in kept}
+    assert len(kept) > len(cands) // 2
+    s = z3.SolverFor("QF_BV")
+    s.add(step, *[c[1] for c in kept], z3.Or(*[z3.Not(c[2]) for c in kept]))
+    assert s.check() == z3.unsat
 
 
 def test_prove_by_default_encodes_assuming_the_reachable_values_and_proves_every_target(cancel_race):

@@ -78,6 +78,10 @@ class Unroller:
                     out[v].append((n, t))
         return out
 
+    def writers(self) -> list[list[tuple[int, z3.BitVecRef]]]:
+        """For each variable: (move number, new value) for the moves that change it."""
+        return self._writes
+
     def sub(self, f: z3.ExprRef, k: int) -> z3.ExprRef:
         return z3.substitute(f, *zip(self.enc.xs, self.frames[k]))
 

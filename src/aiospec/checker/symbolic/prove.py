@@ -25,6 +25,7 @@ from .bmc import NOT_BY_DEFAULT, TYPE, Unroller
 from .encode import SPEC_ERROR, Encoding, encode
 from .houdini import houdini
 from .lemmas import mine, reachable_states, show
+from .rename import Renamer
 from .strengthen import NotExact, sample_states, strengthen
 
 # The per-job protocol invariants the proofs are about (SEMANTICS.md section 14).
@@ -116,12 +117,13 @@ def _on_encoding(model: Model, enc: Encoding, states: list, timeout_ms: int) -> 
     # candidates: (name, formula at frame 0, formula at frame 1)
     cands = [(c, _good(enc, c, x0), _good(enc, c, x1)) for c in [TYPE] + sorted(enc.invariants)]
     if states:
-        cands += [(f"lemma: {t}", z3.substitute(f, *zip(enc.xs, x0)), z3.substitute(f, *zip(enc.xs, x1)))
+        at0, at1 = Renamer(list(zip(enc.xs, x0))), Renamer(list(zip(enc.xs, x1)))
+        cands += [(f"lemma: {t}", at0(f), at1(f))
                   for t, f in mine(model, enc.layout, states, enc.xs)]  # mined once, renamed per frame
     rep.candidates = len(cands)
     s = z3.SolverFor("QF_BV")
     s.set("timeout", timeout_ms)
-    cands, _ = houdini(s, un.init_values(model), x0, step, cands, rep.dropped)
+    cands, _ = houdini(s, un.init_values(model), un, step, cands, rep.dropped)
     rep.lemmas = [c[0] for c in cands]
     return rep, enc, s, un, [c[1] for c in cands]
 

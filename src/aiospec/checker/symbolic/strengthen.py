@@ -52,6 +52,7 @@ from .encode import Encoding, encode
 from .layout import Layout
 from .lemmas import mine, value_facts
 from .houdini import houdini
+from .rename import Renamer
 
 
 class NotExact(RuntimeError):
@@ -133,19 +134,20 @@ def strengthen(model: Model, props: list[Property] | None = None, limit: int = 5
         step = un.step()
         x0, x1 = un.frames[0], un.frames[1]
         cands = [(TYPE, lay.type_ok(x0), lay.type_ok(x1))]
+        at0, at1 = Renamer(list(zip(enc.xs, x0))), Renamer(list(zip(enc.xs, x1)))
+        m0, m1 = Renamer(list(zip(xs, x0))), Renamer(list(zip(xs, x1)))
         if invariants:
             for n in sorted(enc.invariants):
                 if spec_alive is None or n in spec_alive:
                     bad = enc.invariants[n]
-                    cands.append((n, z3.Not(z3.substitute(bad, *zip(enc.xs, x0))),
-                                  z3.Not(z3.substitute(bad, *zip(enc.xs, x1)))))
-        cands += [(t, z3.substitute(f, *zip(xs, x0)), z3.substitute(f, *zip(xs, x1))) for t, f in mined if t in alive]
+                    cands.append((n, z3.Not(at0(bad)), z3.Not(at1(bad))))
+        cands += [(t, m0(f), m1(f)) for t, f in mined if t in alive]
         s = z3.SolverFor("QF_BV")
         s.set("timeout", timeout_ms)
         t1 = time.perf_counter()
         lost: list[str] = []
         protect = frozenset(assumed) | {TYPE}
-        kept, complete = houdini(s, un.init_values(model), x0, step, cands, lost, protect=protect)
+        kept, complete = houdini(s, un.init_values(model), un, step, cands, lost, protect=protect)
         hs += time.perf_counter() - t1
         dropped += lost
         names = {c[0] for c in kept}
