@@ -276,3 +276,34 @@ def test_mutants_command_reports_every_mutant_and_the_score():
     caught, total = map(int, score.split("/"))
     assert total == len(MUTANTS)
     assert (result.exit_code == 0) == (caught == total)
+
+
+RACE_N_FILE = os.path.join(os.path.dirname(__file__), "..", "docs", "examples", "race-n.toml")
+
+
+def test_repeat_option_checks_a_family_at_the_size_asked_for(tmp_path):
+    """`--repeat T=N` checks that member of race-n: with one request only P-RETURN fails, with two
+    the cancel walk's STALE and UAF appear; the scenario's name says which member it was."""
+    got = {}
+    for n in (1, 2):
+        out = tmp_path / f"{n}.json"
+        r = invoke("check", RACE_N_FILE, "--repeat", f"T={n}", "--no-traces", "--no-progress", "--json", str(out))
+        assert r.exit_code == 1 and f"race-n[T={n}]" in r.output
+        got[n] = json.loads(out.read_text())
+    def failed(doc) -> set[str]:
+        return {v["property"] for v in doc["verdicts"] if v["verdict"] == "VIOLATED"}
+    assert failed(got[1]) == {"P-RETURN"}
+    assert failed(got[2]) == {"P-RETURN", "STALE", "UAF"}
+
+
+@pytest.mark.parametrize("arg, needle", [
+    ("X=2", "no thread named 'X' (threads: T, C)"),
+    ("T", "want THREAD=N"),
+    ("T=two", "want THREAD=N"),
+    ("T=0", "a thread can be repeated 1 to 6 times"),
+    ("T=7", "a thread can be repeated 1 to 6 times"),
+])
+def test_repeat_option_rejects_bad_values_with_a_message(arg, needle):
+    for cmd in ("check", "bmc", "prove"):
+        r = run_cli(cmd, RACE_N_FILE, "--repeat", arg)
+        assert r.returncode == 2 and needle in flat(r.stderr) and "Traceback" not in r.stderr, (cmd, r.stderr)

@@ -14,6 +14,7 @@ import click
 from rich.console import Console
 from rich.markup import escape
 
+from .cli_options import repeat_option
 from .spec.scenario import DEFAULT_SCENARIO, ScenarioError, builtin_names, load
 
 out = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 140)
@@ -27,9 +28,9 @@ class BadInput(click.ClickException):
         err.print("[bold red]error:[/] " + escape(self.message), soft_wrap=True)
 
 
-def _load(name: str, profile: str | None):
+def _load(name: str, profile: str | None, repeat: dict[str, int] | None = None):
     try:
-        sc = load(name)
+        sc = load(name, repeat or None)
     except ScenarioError as e:
         raise BadInput(str(e)) from None
     if profile:
@@ -55,8 +56,9 @@ def main() -> None:
 @click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write the verdicts and figures as JSON.")
 @click.option("--progress/--no-progress", default=True, help="Show progress on stderr.")
+@repeat_option
 def check(scenario: str, max_states: int | None, profile: str | None, trace_out: Path | None, traces: bool,
-          json_out: Path | None, progress: bool) -> None:
+          json_out: Path | None, progress: bool, repeat: dict[str, int]) -> None:
     """Explore every interleaving of SCENARIO (a built-in name or a TOML file) and check every property."""
     from .checker.explore import Explorer
     from .checker.report import print_report, verdicts
@@ -64,7 +66,7 @@ def check(scenario: str, max_states: int | None, profile: str | None, trace_out:
     from .cli_trace import write_trace_files
     from .spec.model import Model
 
-    sc = _load(scenario, profile)
+    sc = _load(scenario, profile, repeat)
     model = Model(sc)
     t0 = time.perf_counter()
     status = err.status(f"exploring {sc.name} ...") if progress and err.is_terminal else None

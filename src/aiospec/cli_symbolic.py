@@ -10,6 +10,8 @@ import click
 from rich.markup import escape
 from rich.table import Table
 
+from .cli_options import repeat_option
+
 
 def _props(names: tuple[str, ...]):
     from .spec.properties import PROPERTIES
@@ -39,8 +41,9 @@ def _props(names: tuple[str, ...]):
                    "one is added to the sample and the search starts over, so the verdict stays exact.")
 @click.option("--sample", type=click.IntRange(min=1), default=50_000, show_default=True,
               help="With --facts: breadth-first states to sample (plus 2,000 random runs).")
+@repeat_option
 def bmc(scenario: str, depth: int, profile: str | None, prop_names: tuple[str, ...], mutant: str | None,
-        trace_out: Path | None, facts: bool, sample: int) -> None:
+        trace_out: Path | None, facts: bool, sample: int, repeat: dict[str, int]) -> None:
     """Bounded model checking with z3: any property violated within DEPTH steps of SCENARIO."""
     from .checker.mutants import MUTANTS, applied, model_for
     from .checker.symbolic.bmc import NOT_BY_DEFAULT
@@ -51,7 +54,7 @@ def bmc(scenario: str, depth: int, profile: str | None, prop_names: tuple[str, .
     from .cli_trace import write_trace_files
     from .spec.properties import PROPERTIES
 
-    sc = _load(scenario, profile)
+    sc = _load(scenario, profile, repeat)
     if mutant is not None and mutant not in MUTANTS:
         err.print(f"[red]error:[/] unknown mutant {escape(mutant)!r} (see `aiospec mutants`)")
         sys.exit(2)
@@ -105,8 +108,9 @@ def bmc(scenario: str, depth: int, profile: str | None, prop_names: tuple[str, .
               help="For what induction does not prove, also run BMC to this depth (0: skip).")
 @click.option("--lemmas", "lemmas_out", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write every inductive lemma (and every dropped candidate) to this file.")
+@repeat_option
 def prove(scenario: str, profile: str | None, prop_names: tuple[str, ...], mutant: str | None, bound: int,
-          lemmas_out: Path | None) -> None:
+          lemmas_out: Path | None, repeat: dict[str, int]) -> None:
     """Prove properties of SCENARIO for every depth, by induction with z3 (Houdini strengthening)."""
     from .checker.mutants import MUTANTS, applied, model_for
     from .checker.symbolic.bmc import bmc as run_bmc
@@ -114,7 +118,7 @@ def prove(scenario: str, profile: str | None, prop_names: tuple[str, ...], mutan
     from .checker.symbolic.prove import prove as run_prove
     from .cli import _load, err, out
 
-    sc = _load(scenario, profile)
+    sc = _load(scenario, profile, repeat)
     if mutant is not None and mutant not in MUTANTS:
         err.print(f"[red]error:[/] unknown mutant {escape(mutant)!r} (see `aiospec mutants`)")
         sys.exit(2)

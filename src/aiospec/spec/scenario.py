@@ -270,14 +270,19 @@ def parse_call(text: str, line: int | None, err) -> Call:
 _TOP_KEYS = {"name", "description", "profile", "daemons", "files", "aiocbs", "threads", "may_fail", "limits", "signals"}
 
 
-def load_text(text: str, source: str = "<string>") -> Scenario:
-    """Parse and validate a scenario; every problem raises ScenarioError with a line."""
+def load_text(text: str, source: str = "<string>", repeat: dict[str, int] | None = None) -> Scenario:
+    """Parse and validate a scenario; every problem raises ScenarioError with a line.
+
+    ``repeat`` sets ``repeat`` on the named threads, so that one file checks a family at
+    the size asked for (the scenario's name then says which)."""
     ld = _Loader(source, text)
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
         m = re.search(r"line (\d+)", str(e))
         raise ScenarioError(source, int(m.group(1)) if m else None, f"invalid TOML: {e}") from None
+    if repeat:
+        data = _with_repeats(data, repeat, source)
     unknown = set(data) - _TOP_KEYS
     if unknown:
         k = sorted(unknown)[0]
@@ -433,6 +438,27 @@ def _without_aiocbs(call: Call) -> Call:
                     targets=tuple(None for _ in call.targets))
 
 
+MAX_REPEAT = 6  # as many threads as a scenario may have
+
+
+def _with_repeats(data: dict, repeat: dict[str, int], source: str) -> dict:
+    """``data`` with ``repeat = n`` set on each named thread (checked like one written in the file)."""
+    threads = data.get("threads")
+    names = [th.get("name") for th in threads if isinstance(th, dict)] if isinstance(threads, list) else []
+    for name, n in repeat.items():
+        if not 1 <= n <= MAX_REPEAT:
+            raise ScenarioError(source, None, f"--repeat {name}={n}: a thread can be repeated 1 to {MAX_REPEAT} times")
+        if name not in names:
+            raise ScenarioError(source, None, f"--repeat {name}={n}: no thread named {name!r}"
+                                + (f" (threads: {', '.join(str(x) for x in names)})" if names else ""))
+    data = dict(data, threads=[dict(th, repeat=repeat[th["name"]]) if isinstance(th, dict) and th.get("name") in repeat
+                               else th for th in threads])
+    base = data.get("name", Path(source).stem)
+    if isinstance(base, str):
+        data["name"] = f"{base}[{','.join(f'{k}={v}' for k, v in repeat.items())}]"
+    return data
+
+
 def _expand_repeats(raw_threads: list, raw_aiocbs: dict, may_fail: list, ld) -> tuple[list, dict, list]:
     """``repeat = n`` on a thread: n copies T1..Tn, each with its own aiocbs (a -> a1..an, with
     a's fields), so a scenario family ("n requests racing one cancel") is one file."""
@@ -442,8 +468,8 @@ def _expand_repeats(raw_threads: list, raw_aiocbs: dict, may_fail: list, ld) -> 
             out.append(th)
             continue
         n = th["repeat"]
-        if not isinstance(n, int) or isinstance(n, bool) or not 1 <= n <= 6:
-            ld.fail(f"thread {ti + 1}: repeat must be an integer from 1 to 6, got {n!r}", needle="repeat")
+        if not isinstance(n, int) or isinstance(n, bool) or not 1 <= n <= MAX_REPEAT:
+            ld.fail(f"thread {ti + 1}: repeat must be an integer from 1 to {MAX_REPEAT}, got {n!r}", needle="repeat")
         calls = th.get("calls", [])
         if not isinstance(calls, list) or not all(isinstance(c, str) for c in calls):
             ld.fail(f"thread {ti + 1}: calls must be a list of strings", needle="calls")
@@ -495,7 +521,7 @@ def _replace(call: Call, **kw) -> Call:
     return replace(call, **kw)
 
 
-def load_file(path: str | Path) -> Scenario:
+def load_file(path: str | Path, repeat: dict[str, int] | None = None) -> Scenario:
     p = Path(path)
     try:
         text = p.read_text()
@@ -503,7 +529,7 @@ def load_file(path: str | Path) -> Scenario:
         raise ScenarioError(str(p), None, f"cannot read scenario: {e.strerror}") from None
     except UnicodeDecodeError:
         raise ScenarioError(str(p), None, "scenario is not UTF-8 text") from None
-    return load_text(text, str(p))
+    return load_text(text, str(p), repeat)
 
 
 def builtin_names() -> list[str]:
@@ -514,13 +540,13 @@ def builtin_names() -> list[str]:
 DEFAULT_SCENARIO = "default"
 
 
-def load(name_or_path: str) -> Scenario:
-    """A built-in scenario by name, else a TOML file path."""
+def load(name_or_path: str, repeat: dict[str, int] | None = None) -> Scenario:
+    """A built-in scenario by name, else a TOML file path (``repeat``: see ``load_text``)."""
     if name_or_path in builtin_names():
         res = resources.files("aiospec") / "scenarios" / f"{name_or_path}.toml"
-        return load_text(res.read_text(), f"{name_or_path}.toml")
+        return load_text(res.read_text(), f"{name_or_path}.toml", repeat)
     p = Path(name_or_path)
     if p.exists():
-        return load_file(p)
+        return load_file(p, repeat)
     raise ScenarioError(name_or_path, None,
                         f"no such scenario file or built-in name; built-ins: {', '.join(builtin_names())}")

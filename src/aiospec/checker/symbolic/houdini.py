@@ -92,11 +92,11 @@ def houdini(s: z3.Solver, init: list[int], un, step: z3.BoolRef, cands: list[Can
         changed = False
         npass += 1
         for q, (lo, hi, asked) in enumerate(questions):
-            if progress and time.perf_counter() - said > 5:
-                said = time.perf_counter()
-                progress(f"Houdini pass {npass}, step {q + 1}/{len(questions)}: {len(cands) - len(alive):,} "
-                         f"of {len(cands):,} candidates dropped ({n:,} questions)")
             while True:
+                if progress and time.perf_counter() - said > 5:
+                    said = time.perf_counter()
+                    progress(f"Houdini pass {npass}, step {q + 1}/{len(questions)}: {len(cands) - len(alive):,} "
+                             f"of {len(cands):,} candidates dropped ({n:,} questions)")
                 hit = [i for i in asked if i in alive]
                 if not hit:
                     break
