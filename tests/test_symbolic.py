@@ -13,7 +13,7 @@ from aiospec.checker.mutants import MUTANTS, applied, model_for
 from aiospec.checker.symbolic.bmc import TYPE, bmc
 from aiospec.checker.symbolic.encode import encode
 from aiospec.checker.symbolic.layout import Layout
-from aiospec.checker.symbolic.lemmas import reachable_states
+from aiospec.checker.symbolic.lemmas import mine, reachable_states
 from aiospec.checker.symbolic.prove import TARGETS, prove
 from aiospec.checker.trace import replay
 from aiospec.checker.symbolic.values import PathExplorer, SymInt
@@ -337,13 +337,42 @@ def test_prove_claims_nothing_when_the_type_invariant_is_not_inductive(cancel_ra
     assert rep.results and all(r.result == "not proved" and "TYPE-OK" in r.detail for r in rep.results)
 
 
-@pytest.mark.slow
 def test_prove_lio_wait_two_jobs_and_a_lio():
-    """Two jobs in one lio: D13/D14 are about a real lio here (2 min on one core)."""
+    """Two jobs in one lio: D13/D14 are about a real lio here (about 45 s)."""
     m = Model(load("lio-wait"))
     rep = prove(m)
     assert {r.prop: r.result for r in rep.results} == {t: "proved" for t in TARGETS}
     assert any("lio[0].COUNT - #{j : " in x for x in rep.lemmas)
+
+
+def test_prove_lio_signal_needs_the_broken_facts_proposed_under_each_control_atom():
+    """Three jobs in one lio, with signals (about 90 s).  "job 1's result was never handed out"
+    holds in every reachable state but is not inductive (a pre-state no run reaches hands it
+    out from kaio_done); once it was dropped, nothing bounded that ghost counter and TYPE-OK
+    fell, so nothing could be proved.  Its conditional forms ("1 on kaio_done -> ...") carry it."""
+    m = Model(load("lio-signal"))
+    rep = prove(m)
+    assert {r.prop: r.result for r in rep.results} == {t: "proved" for t in TARGETS}
+    assert "job[1].G_RETURNED == 0" not in rep.lemmas  # broken, as an unconditional fact
+    assert any(x.startswith("lemma: ") and x.endswith("-> job[1].G_RETURNED == 0") for x in rep.lemmas)
+
+
+def test_mine_proposes_a_weakened_fact_under_every_control_atom(cancel_race):
+    m = cancel_race[0]
+    lay = Layout(m)
+    xs = lay.frame("x")
+    states = reachable_states(m)
+    plain = dict(mine(m, lay, states, xs))
+    fact = next(t for t in plain if "->" not in t and t.startswith("job[0].G_RETURNED"))
+    more = dict(mine(m, lay, states, xs, weaken=frozenset({fact})))
+    new = {t: f for t, f in more.items() if t not in plain}
+    assert new and all(t.endswith(f" -> {fact}") for t in new)
+    assert any(t.startswith("daemon[0].PC == ") for t in new)  # one per control atom
+    ev = [(x, None) for x in xs]
+    for t, f in list(new.items())[:50]:  # true in every state it was mined from
+        for s in states[::10]:
+            sub = [(x, z3.BitVecVal(v, x.size())) for (x, _), v in zip(ev, lay.values(s))]
+            assert z3.is_true(z3.simplify(z3.substitute(f, *sub))), t
 
 
 def test_a_step_whose_python_raises_becomes_a_named_spec_error_step(monkeypatch, cancel_race):

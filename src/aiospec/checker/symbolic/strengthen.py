@@ -126,6 +126,7 @@ def strengthen(model: Model, props: list[Property] | None = None, limit: int = 5
     dropped: list[str] = []
     hs = 0.0
     spec_alive: set[str] | None = None
+    weakened: set[str] = set()
     for rnd in range(1, max_rounds + 1):
         facts = [(t, f) for t, f in mined if t in set(assumed)]
         enc = encode(model, props, facts=facts)
@@ -161,9 +162,15 @@ def strengthen(model: Model, props: list[Property] | None = None, limit: int = 5
         if TYPE not in names:
             raise NotExact("the type invariant is not inductive with the mined lemmas: "
                            "the encoding cannot be trusted beyond the reachable states")
-        alive = names & {t for t, _ in mined}
+        before = {t for t, _ in mined}
+        alive = names & before
         spec_alive = names - alive - {TYPE}
         assumed = [t for t in assumed if t in alive]
+        weak = frozenset(x.removesuffix(" (false initially)") for x in broke) - {TYPE}
+        if weak - weakened:  # propose the broken facts under each control atom (``mine``)
+            weakened |= weak
+            mined = mine(model, lay, states, xs, weaken=frozenset(weakened))
+            alive |= {t for t, _ in mined} - before
         if complete:
             return Strengthening(enc, [(t, f) for t, f in mined if t in alive], assumed, dropped, len(states), rnd,
                                  time.perf_counter() - t0, hs, kept=[c[0] for c in kept],
