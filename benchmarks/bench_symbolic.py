@@ -2,7 +2,7 @@
 
     python benchmarks/bench_symbolic.py [--scenarios cancel-race return-twice ...] [--depth 9]
     python benchmarks/bench_symbolic.py --scenarios lio-wait default --facts --no-prove --depth 8
-    python benchmarks/bench_symbolic.py --prove-only --scenarios cancel-race lio-wait
+    python benchmarks/bench_symbolic.py --prove-only --scenarios cancel-race lio-wait lio-signal
 
 For each scenario: symbolic paths and guarded updates of the encoding and the time to build
 it; the cumulative BMC time at each depth up to ``--depth`` (with what it found); then
