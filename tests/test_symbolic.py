@@ -472,6 +472,20 @@ def test_prove_cli_prints_the_counterexample_to_induction_as_a_pair_of_states():
     assert "the step changes:" in r.output and " -> " in r.output
 
 
+def test_prove_cli_says_where_its_lemmas_came_from():
+    """`--states N` caps the states lemmas are mined from; the header says whether they were all
+    the reachable states or a sample (whose counterexamples it cannot call reachable or not)."""
+    every = CliRunner().invoke(main, ["prove", "rtems-lio", "--prop", "D13"])
+    some = CliRunner().invoke(main, ["prove", "rtems-lio", "--prop", "D13", "--states", "2"])
+    assert "mined from the 5 reachable states" in flat(every.output) and "IS reachable" in every.output
+    assert "mined from a sample of" in flat(some.output) and "IS reachable" not in some.output
+    assert some.exit_code == every.exit_code == 1
+
+
+def flat(s: str) -> str:
+    return " ".join(s.split())
+
+
 def test_bmc_cli_says_so_when_the_facts_never_settle(monkeypatch):
     """If refinement runs out of rounds, `aiospec bmc` gives no verdict, with a clear message."""
     from aiospec.checker.symbolic import strengthen

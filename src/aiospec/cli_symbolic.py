@@ -108,9 +108,12 @@ def bmc(scenario: str, depth: int, profile: str | None, prop_names: tuple[str, .
               help="For what induction does not prove, also run BMC to this depth (0: skip).")
 @click.option("--lemmas", "lemmas_out", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write every inductive lemma (and every dropped candidate) to this file.")
+@click.option("--states", "states_limit", type=click.IntRange(min=1), default=300_000, show_default=True,
+              help="Mine lemmas from every reachable state up to this many; past it, from a sample of about this "
+                   "many (breadth-first plus random runs).  A sample never makes a proof wrong, only weaker.")
 @repeat_option
 def prove(scenario: str, profile: str | None, prop_names: tuple[str, ...], mutant: str | None, bound: int,
-          lemmas_out: Path | None, repeat: dict[str, int]) -> None:
+          lemmas_out: Path | None, states_limit: int, repeat: dict[str, int]) -> None:
     """Prove properties of SCENARIO for every depth, by induction with z3 (Houdini strengthening)."""
     from .checker.mutants import MUTANTS, applied, model_for
     from .checker.symbolic.bmc import bmc as run_bmc
@@ -129,7 +132,7 @@ def prove(scenario: str, profile: str | None, prop_names: tuple[str, ...], mutan
         model = model_for(sc, mu)
         with err.status(f"proving on {sc.name} ...") if err.is_terminal else _null() as status:
             say = (lambda m: status.update(f"proving on {sc.name}: {m}")) if err.is_terminal else None
-            rep = run_prove(model, targets, progress=say)  # it enumerates the reachable states itself
+            rep = run_prove(model, targets, progress=say, states_limit=states_limit)  # it explores the scenario itself
         bounded = {}
         if bound and any(r.result != "proved" for r in rep.results):
             bres = run_bmc(model, bound, [p for p in (props or []) if p] or None)
@@ -142,7 +145,7 @@ def prove(scenario: str, profile: str | None, prop_names: tuple[str, ...], mutan
     if rep.lemmas:
         out.print(f"[bold]aiospec prove {escape(sc.name)}[/]{' (mutant ' + escape(mutant) + ')' if mutant else ''}: "
                   f"{len(rep.lemmas):,} inductive lemmas of {rep.candidates:,} candidates: "
-                  f"{', '.join(spec_lemmas) or 'no spec invariant'} and {mined:,} mined from the reachable states")
+                  f"{', '.join(spec_lemmas) or 'no spec invariant'} and {mined:,} mined from {rep.mined_from or 'no states'}")
     if rep.dropped:
         shown = "; ".join(x.removeprefix("lemma: ") for x in rep.dropped[:5])
         out.print(f"dropped (not inductive): {len(rep.dropped):,}, e.g. {shown}", markup=False)

@@ -50,6 +50,7 @@ class ProveReport:
     results: list[ProofResult] = field(default_factory=list)
     encode_seconds: float = 0.0
     candidates: int = 0
+    mined_from: str = ""  # "the N reachable states", or "a sample of N states"
 
 
 def _good(enc: Encoding, name: str, xs) -> z3.BoolRef:
@@ -69,24 +70,28 @@ def prove(model: Model, targets: tuple[str, ...] = TARGETS, enc: Encoding | None
     again): the same survivors, found on a relation with far fewer paths."""
     props = [p for p in PROPERTIES if p.name not in NOT_BY_DEFAULT and p.kind != "reach"]
     states: list = []
+    source = ""
     if mined:
         try:
             states = reachable_states(model, states_limit)
+            source = f"the {len(states):,} reachable states"
             if reachable is None:
                 reachable = {hash(st) for st in states}
         except OverflowError:  # too many to enumerate: mine from a sample (Houdini trusts none of it)
             states = sample_states(model, states_limit)
+            source = f"a sample of {len(states):,} states"
             if progress:
                 progress(f"more than {states_limit:,} states: lemmas mined from a sample of {len(states):,}")
     if enc is None and mined:
         try:
             rep, enc, s, un, strengthening = _strengthened(model, props, states, timeout_ms, progress)
         except NotExact as e:
-            rep = ProveReport(model.sc.name)
+            rep = ProveReport(model.sc.name, mined_from=source)
             rep.results = [ProofResult(t, "induction (k=1)", "not proved", 0.0, str(e)) for t in targets]
             return rep
     else:
         rep, enc, s, un, strengthening = _on_encoding(model, enc or encode(model, props), states, timeout_ms)
+    rep.mined_from = source
     if TYPE not in rep.lemmas:  # the encoder pruned forks under TYPE-OK: without it nothing below is sound
         rep.results = [ProofResult(t, "induction (k=1)", "not proved", 0.0,
                                    "TYPE-OK is not inductive with these lemmas, so the encoding is not trusted")
