@@ -472,6 +472,14 @@ def test_prove_cli_prints_the_counterexample_to_induction_as_a_pair_of_states():
     assert "the step changes:" in r.output and " -> " in r.output
 
 
+def test_a_property_the_encoding_leaves_out_is_never_reported_proved_or_holding():
+    """LOCKS is left to the explicit checker: prove says "not encoded", bmc refuses it."""
+    rep = prove(Model(load("rtems-lio")), targets=("LOCKS", "A1"))
+    assert {r.prop: r.result for r in rep.results} == {"LOCKS": "not encoded", "A1": "proved"}
+    r = CliRunner().invoke(main, ["bmc", "rtems-lio", "--prop", "LOCKS", "--depth", "2"])
+    assert r.exit_code == 2 and "LOCKS is not encoded" in r.output
+
+
 def test_prove_cli_says_where_its_lemmas_came_from():
     """`--states N` caps the states lemmas are mined from; the header says whether they were all
     the reachable states or a sample (whose counterexamples it cannot call reachable or not)."""
