@@ -759,3 +759,9 @@ def test_repeat_rejects_bad_input_with_a_message(text, needle):
     with pytest.raises(ScenarioError) as e:
         load_text(text)
     assert needle in str(e.value)
+
+
+def test_repeat_override_finds_a_thread_by_its_default_name():
+    """`--repeat T1=2` on a file whose one thread has no name (it is called T1)."""
+    sc = load_text('[aiocbs.a]\n[[threads]]\ncalls = ["aio_write(a, F)"]\n', "x.toml", {"T1": 2})
+    assert sc.name == "x[T1=2]" and len(sc.threads) == 2 and list(sc.aiocbs) == ["a1", "a2"]

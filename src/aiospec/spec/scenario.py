@@ -267,6 +267,8 @@ def parse_call(text: str, line: int | None, err) -> Call:
     raise AssertionError  # unreachable
 
 
+MAX_THREADS = 6
+MAX_REPEAT = MAX_THREADS  # copies of one thread
 _TOP_KEYS = {"name", "description", "profile", "daemons", "files", "aiocbs", "threads", "may_fail", "limits", "signals"}
 
 
@@ -358,8 +360,8 @@ def load_text(text: str, source: str = "<string>", repeat: dict[str, int] | None
 
     if not isinstance(raw_threads, list) or not raw_threads:
         ld.fail("a scenario needs [[threads]] with at least one thread", needle="threads")
-    if len(raw_threads) > 6:
-        ld.fail(f"at most 6 threads (got {len(raw_threads)}, counting repeats)", needle="threads")
+    if len(raw_threads) > MAX_THREADS:
+        ld.fail(f"at most {MAX_THREADS} threads (got {len(raw_threads)}, counting repeats)", needle="threads")
     threads: list[ThreadSpec] = []
     slots: list[JobSlot] = []
     lio_count = 0
@@ -438,21 +440,18 @@ def _without_aiocbs(call: Call) -> Call:
                     targets=tuple(None for _ in call.targets))
 
 
-MAX_REPEAT = 6  # as many threads as a scenario may have
-
-
 def _with_repeats(data: dict, repeat: dict[str, int], source: str) -> dict:
     """``data`` with ``repeat = n`` set on each named thread (checked like one written in the file)."""
     threads = data.get("threads")
-    names = [th.get("name") for th in threads if isinstance(th, dict)] if isinstance(threads, list) else []
+    threads = threads if isinstance(threads, list) else []
+    names = [th.get("name", f"T{i + 1}") if isinstance(th, dict) else None for i, th in enumerate(threads)]
     for name, n in repeat.items():
         if not 1 <= n <= MAX_REPEAT:
             raise ScenarioError(source, None, f"--repeat {name}={n}: a thread can be repeated 1 to {MAX_REPEAT} times")
         if name not in names:
             raise ScenarioError(source, None, f"--repeat {name}={n}: no thread named {name!r}"
-                                + (f" (threads: {', '.join(str(x) for x in names)})" if names else ""))
-    data = dict(data, threads=[dict(th, repeat=repeat[th["name"]]) if isinstance(th, dict) and th.get("name") in repeat
-                               else th for th in threads])
+                                + (f" (threads: {', '.join(str(x) for x in names if x)})" if any(names) else ""))
+    data = dict(data, threads=[dict(th, repeat=repeat[nm]) if nm in repeat else th for th, nm in zip(threads, names)])
     base = data.get("name", Path(source).stem)
     if isinstance(base, str):
         data["name"] = f"{base}[{','.join(f'{k}={v}' for k, v in repeat.items())}]"

@@ -86,16 +86,8 @@ class Atom:
     control: bool
 
 
-def mine(model: Model, lay: Layout, states: list[State], xs: list[z3.BitVecRef],
-         weaken: frozenset[str] = frozenset()) -> list[tuple[str, z3.BoolRef]]:
-    """Candidate lemmas (text, formula over ``xs``) true in every state of ``states``.
-
-    ``weaken`` names unconditional lemmas (value sets) that proved not inductive: each is
-    also proposed under every control atom, ``a -> fact``.  A fact true in every reachable
-    state can fail to be inductive while its conditional forms are ("job 1 on kaio_done ->
-    its result was never handed out" where "never handed out" alone is broken by a pre-state
-    that returns it twice); a constant variable has no atoms, so nothing else proposes them."""
-    vals = _values(lay, states)
+def _atoms(model: Model, lay: Layout, vals: np.ndarray, xs: list) -> tuple[list, list[Atom], list[np.ndarray], list]:
+    """The unconditional lemmas (value sets), and the atoms with their column and formula."""
     atoms: list[Atom] = []
     cols: list[np.ndarray] = []
     forms: list[z3.BoolRef] = []
@@ -144,11 +136,17 @@ def mine(model: Model, lay: Layout, states: list[State], xs: list[z3.BitVecRef],
         atoms.append(Atom(text, False))
         cols.append(col)
         forms.append(form)
+    return out, atoms, cols, forms
+
+
+def mine(model: Model, lay: Layout, states: list[State], xs: list[z3.BitVecRef]) -> list[tuple[str, z3.BoolRef]]:
+    """Candidate lemmas (text, formula over ``xs``) true in every state of ``states``."""
+    vals = _values(lay, states)
+    out, atoms, cols, forms = _atoms(model, lay, vals, xs)
     if not atoms:
         return out
     m = np.stack(cols, axis=1)  # states x atoms
     ctl = [k for k, a in enumerate(atoms) if a.control]
-    weak = [(text, f) for text, f in out if text in weaken]
     a_mat = m[:, ctl].astype(np.int32)
     not_b = (~m).astype(np.int32)
     broken = a_mat.T @ not_b  # (control atom, atom): states where a holds and b does not
@@ -167,9 +165,19 @@ def mine(model: Model, lay: Layout, states: list[State], xs: list[z3.BitVecRef],
             if 1 < len(sub) < len(np.unique(vals[:, i])) and len(sub) <= 8:
                 out.append((f"{atoms[k].text} -> {slot.name} in {{{', '.join(show(slot, int(v)) for v in sub)}}}",
                             z3.Implies(forms[k], z3.Or(*[xs[i] == int(v) for v in sub]))))
-    for text, f in weak:
-        out += [(f"{atoms[k].text} -> {text}", z3.Implies(forms[k], f)) for k in ctl]
     return out
+
+
+def weakenings(model: Model, lay: Layout, states: list[State], xs: list[z3.BitVecRef],
+               facts: list[tuple[str, z3.BoolRef]]) -> list[tuple[str, z3.BoolRef]]:
+    """Each fact under every control atom, ``a -> fact``: for unconditional lemmas that proved
+    not inductive.  A fact true in every reachable state can fail to be inductive while its
+    conditional forms are ("job 1 on kaio_done -> its result was never handed out", where
+    "never handed out" alone is broken by a pre-state that returns it twice); a constant
+    variable has no atoms, so ``mine`` proposes none of them."""
+    _, atoms, _, forms = _atoms(model, lay, _values(lay, states), xs)
+    return [(f"{a.text} -> {text}", z3.Implies(f_a, f)) for text, f in facts
+            for a, f_a in zip(atoms, forms) if a.control]
 
 
 @dataclass(frozen=True)

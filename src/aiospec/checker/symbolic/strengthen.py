@@ -50,7 +50,7 @@ from ...spec.state import State
 from .bmc import FACTS, TYPE, BmcResult, Unroller, bmc
 from .encode import Encoding, encode
 from .layout import Layout
-from .lemmas import mine, value_facts
+from .lemmas import mine, value_facts, weakenings
 from .houdini import houdini
 from .rename import Renamer
 
@@ -166,11 +166,13 @@ def strengthen(model: Model, props: list[Property] | None = None, limit: int = 5
         alive = names & before
         spec_alive = names - alive - {TYPE}
         assumed = [t for t in assumed if t in alive]
-        weak = frozenset(x.removesuffix(" (false initially)") for x in broke) - {TYPE}
-        if weak - weakened:  # propose the broken facts under each control atom (``mine``)
+        weak = {x.removesuffix(" (false initially)") for x in broke} - {TYPE} - weakened
+        if weak:  # propose the broken facts again under each control atom (``lemmas.weakenings``)
             weakened |= weak
-            mined = mine(model, lay, states, xs, weaken=frozenset(weakened))
-            alive |= {t for t, _ in mined} - before
+            more = [c for c in weakenings(model, lay, states, xs, [(t, f) for t, f in mined if t in weak])
+                    if c[0] not in before]
+            mined += more
+            alive |= {t for t, _ in more}
         if complete:
             return Strengthening(enc, [(t, f) for t, f in mined if t in alive], assumed, dropped, len(states), rnd,
                                  time.perf_counter() - t0, hs, kept=[c[0] for c in kept],
