@@ -317,6 +317,58 @@ def test_houdini_asks_step_by_step_and_what_survives_is_inductive_in_one_check(c
     assert s.check() == z3.unsat
 
 
+class _NoAnswerOnWideQuestions:
+    """A solver that answers "unknown" about more than ``limit`` moves at once (as z3 does
+    past its time limit on a big question)."""
+
+    def __init__(self, g, lo: int, hi: int, asked_about: list, limit: int = 2) -> None:
+        self.g, self.wide = g, hi - lo + 1 > limit
+        asked_about.append((lo, hi))
+
+    def check(self, *a):
+        return z3.unknown if self.wide else self.g.check(*a)
+
+    def __getattr__(self, name):
+        return getattr(self.g, name)
+
+
+def test_houdini_asks_each_half_when_the_solver_cannot_answer(cancel_race, monkeypatch):
+    """A question the solver gives up on is asked again about each half of its moves: the
+    survivors are those of the unsplit questions, and only single moves may give up."""
+    from aiospec.checker.symbolic import houdini as H
+    from aiospec.checker.symbolic.bmc import Unroller
+    from aiospec.checker.symbolic.lemmas import mine, reachable_states
+
+    m, res, ex, plain = cancel_race
+    lay = plain.layout
+    mined = mine(m, lay, reachable_states(m, 10_000), plain.xs)
+
+    def run() -> tuple[list[str], list[str]]:
+        un = Unroller(plain)
+        step = un.step()
+        x0, x1 = un.frames[0], un.frames[1]
+        cands = [(TYPE, lay.type_ok(x0), lay.type_ok(x1))]
+        cands += [(t, z3.substitute(f, *zip(plain.xs, x0)), z3.substitute(f, *zip(plain.xs, x1)))
+                  for t, f in mined]
+        dropped: list[str] = []
+        kept, complete = H.houdini(z3.SolverFor("QF_BV"), un.init_values(m), un, step, cands, dropped)
+        assert complete
+        return [c[0] for c in kept], dropped
+
+    whole, _ = run()
+    asked: list = []
+    real = H._new_solver
+    monkeypatch.setattr(H, "_new_solver", lambda ctx, ms, lo, hi: _NoAnswerOnWideQuestions(real(ctx, ms, lo, hi),
+                                                                                         lo, hi, asked))
+    halves, dropped = run()
+    assert halves == whole and not any("solver gave" in d for d in dropped)
+    assert any(hi - lo > 1 for lo, hi in asked) and any(hi == lo for lo, hi in asked)
+    monkeypatch.setattr(H, "_new_solver", lambda ctx, ms, lo, hi: _NoAnswerOnWideQuestions(real(ctx, ms, lo, hi),
+                                                                                         lo, hi, asked, limit=0))
+    nothing, dropped = run()  # not even one move answers: nothing is claimed
+    assert nothing == [] and dropped[-1].startswith("(solver gave unknown")
+
+
 def test_prove_by_default_encodes_assuming_the_reachable_values_and_proves_every_target(cancel_race):
     """The default route: the encoding assumes the reachable value sets (strengthen), which is
     only sound because each assumed fact is itself among the inductive survivors."""

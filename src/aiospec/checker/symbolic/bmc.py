@@ -20,6 +20,7 @@ import z3
 from ...spec.model import Model
 from ...spec.properties import PROPERTIES, Property
 from .encode import SPEC_ERROR, Encoding, encode
+from .rename import Renamer
 
 # LOCKS audits every write of every step against the lock it holds: symbolically that is a
 # comparison of whole records per step, the costliest property by far, and it is a property
@@ -106,6 +107,23 @@ class Unroller:
                 cs.append(nxt[v] == val)
             self._template = (z3.And(*cs), nxt, sel)
         return self._template[0]
+
+    def group_step(self, lo: int, hi: int) -> tuple[z3.BoolRef, z3.BitVecRef]:
+        """The step from frame 0 to frame 1 restricted to the moves ``lo..hi`` (one actor's
+        paths), with a selector of its own: a much smaller relation than the whole step, for
+        questions about those moves only.  Needs frame 1 (``step()`` first)."""
+        enc = self.enc
+        x0, x1 = self.frames[0], self.frames[1]
+        sel = z3.BitVec(f"gsel{lo}_{hi}", self.sel_width)
+        cs = [z3.ULE(lo, sel), z3.ULE(sel, hi),
+              z3.Or(*[z3.And(sel == n, enc.steps[self.moves[n]].guard) for n in range(lo, hi + 1)])]
+        for v, ws in enumerate(self._writes):
+            val = enc.xs[v]
+            for n, t in ws:
+                if lo <= n <= hi:
+                    val = z3.If(sel == n, t, val)
+            cs.append(x1[v] == val)
+        return Renamer(list(zip(enc.xs, x0)))(z3.And(*cs)), sel
 
     def step(self) -> z3.BoolRef:
         """The constraint linking the last frame to a new one (a non-halting step)."""

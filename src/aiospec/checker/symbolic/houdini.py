@@ -9,7 +9,10 @@ The step is asked about one actor step at a time (the selector fixed to the path
 (actor, option)), and only for the candidates over a variable those paths write: every
 other candidate keeps its pre-state value on that step.  One question about every step at
 once made the solver weigh every step's updates through the selector's if-then-else
-chains; on ``lio-wait`` the split questions took Houdini from 71 s to 51 s.
+chains; on ``lio-wait`` the split questions took Houdini from 71 s to 51 s.  Each (actor,
+option) has a solver of its own, holding only its paths.  When the solver cannot answer a
+question in time, the question is asked again about each half of its paths, down to single
+paths, before Houdini gives up (an unanswered question proves nothing and drops nothing).
 """
 
 from __future__ import annotations
@@ -50,7 +53,8 @@ def constants(f: z3.ExprRef, memo: dict[int, frozenset[int]]) -> frozenset[int]:
 
 def houdini(s: z3.Solver, init: list[int], un, step: z3.BoolRef, cands: list[Candidate],
             dropped: list[str], protect: frozenset[str] = frozenset(),
-            progress: Callable[[str], None] | None = None) -> tuple[list[Candidate], bool]:
+            progress: Callable[[str], None] | None = None,
+            timeout_ms: int | None = None) -> tuple[list[Candidate], bool]:
     """The largest inductive subset of ``cands``: those true initially and kept by every step
     from a state satisfying all of them.
 
@@ -78,11 +82,22 @@ def houdini(s: z3.Solver, init: list[int], un, step: z3.BoolRef, cands: list[Can
     s.add(step)
     pre = [z3.Bool(f"pre{i}") for i in range(len(cands))]
     post = [z3.Bool(f"post{i}") for i in range(len(cands))]
-    for i, c in enumerate(cands):  # literals, so that each question is one check under assumptions
-        s.add(z3.Implies(pre[i], c[1]), post[i] == c[2])
+    assume_pre = [z3.Implies(pre[i], c[1]) for i, c in enumerate(cands)]
     alive = set(range(len(cands)))
     pinned: set[int] = set()
-    questions = _questions(un, cands)
+    questions = _Questions(un, cands)
+    solvers: dict[tuple[int, int], z3.Solver] = {}
+
+    def solver_for(lo: int, hi: int, asked: list[int]) -> z3.Solver:
+        """The question's own solver: only the moves lo..hi, and only the post-state literals
+        it is asked about (literals, so that each question is one check under assumptions)."""
+        if (lo, hi) not in solvers:
+            g = _new_solver(s.ctx, timeout_ms, lo, hi)
+            g.add(un.group_step(lo, hi)[0], *assume_pre)
+            g.add(*[post[i] == cands[i][2] for i in asked])
+            solvers[lo, hi] = g
+        return solvers[lo, hi]
+
     fast = _Fast(s, post)
     n = 0
     npass = 0
@@ -91,29 +106,42 @@ def houdini(s: z3.Solver, init: list[int], un, step: z3.BoolRef, cands: list[Can
     while changed and alive:  # passes over the steps until one breaks nothing
         changed = False
         npass += 1
-        for q, (lo, hi, asked) in enumerate(questions):
+        q = 0
+        while q < len(questions.todo):
+            lo, hi, asked = questions.todo[q]
             while True:
                 if progress and time.perf_counter() - said > 5:
                     said = time.perf_counter()
-                    progress(f"Houdini pass {npass}, step {q + 1}/{len(questions)}: {len(cands) - len(alive):,} "
-                             f"of {len(cands):,} candidates dropped ({n:,} questions)")
+                    progress(f"Houdini pass {npass}, step {q + 1}/{len(questions.todo)}: "
+                             f"{len(cands) - len(alive):,} of {len(cands):,} candidates dropped ({n:,} questions)")
                 hit = [i for i in asked if i in alive]
                 if not hit:
                     break
                 n += 1
+                g = solver_for(lo, hi, asked)
                 goal = z3.Bool(f"goal{n}")
-                s.add(z3.Implies(goal, z3.And(z3.ULE(lo, un.sels[0]), z3.ULE(un.sels[0], hi), fast.any_false(hit))))
-                r = s.check(goal, *[pre[i] for i in alive | pinned])
-                if r != z3.sat:
-                    if r != z3.unsat:
-                        dropped.append(f"(solver gave {r}: nothing further is proved)")
-                        alive = set()
+                g.add(z3.Implies(goal, fast.any_false(hit)))
+                r = g.check(goal, *[pre[i] for i in alive | pinned])
+                if r == z3.unsat:
                     break
-                broken = fast.false_in(s.model(), hit)
+                if r != z3.sat:
+                    if hi > lo:  # too hard at once: ask about each half of the moves instead
+                        solvers.pop((lo, hi))
+                        questions.split(q)
+                        lo, hi, asked = questions.todo[q]
+                        if progress:
+                            progress(f"solver gave {r} on moves {lo}..{questions.todo[q + 1][1]}: asking each half")
+                        continue
+                    dropped.append(f"(solver gave {r}: nothing further is proved)")
+                    alive = set()
+                    break
+                broken = fast.false_in(g.model(), hit)
                 dropped.extend(cands[i][0] for i in sorted(broken))
                 alive -= broken
                 pinned |= {i for i in broken if cands[i][0] in protect}
                 changed = True
+            q += 1
+    solvers.clear()
     out = [cands[i] for i in sorted(alive)]
     if pinned:
         return out, False
@@ -122,25 +150,44 @@ def houdini(s: z3.Solver, init: list[int], un, step: z3.BoolRef, cands: list[Can
     return out, True
 
 
-def _questions(un, cands: list[Candidate]) -> list[tuple[int, int, list[int]]]:
-    """Per (actor, option): the range of selector values of its paths, and the candidates
-    over a variable one of those paths writes."""
-    slot = {x.get_id(): v for v, x in enumerate(un.frames[1])}
-    memo: dict[int, frozenset[int]] = {}
-    reads = [frozenset(slot[k] for k in constants(c[2], memo) if k in slot) for c in cands]
-    writes: dict[int, set[int]] = {}
-    for v, ws in enumerate(un.writers()):
-        for n, _t in ws:
-            writes.setdefault(n, set()).add(v)
-    groups: list[list] = []  # [first move, last move, variables written, (actor, option)]
-    for n, i in enumerate(un.moves):
-        st = un.enc.steps[i]
-        if groups and groups[-1][3] == (st.actor, st.option):
-            groups[-1][1] = n
-            groups[-1][2] |= writes.get(n, set())
-        else:
-            groups.append([n, n, set(writes.get(n, set())), (st.actor, st.option)])
-    return [(lo, hi, [i for i, r in enumerate(reads) if r & w]) for lo, hi, w, _ in groups]
+def _new_solver(ctx: z3.Context, timeout_ms: int | None, lo: int, hi: int) -> z3.Solver:
+    """A solver for the questions about moves lo..hi (a seam for tests: they make one fail)."""
+    g = z3.SolverFor("QF_BV", ctx=ctx)
+    if timeout_ms is not None:
+        g.set("timeout", timeout_ms)
+    return g
+
+
+class _Questions:
+    """What Houdini asks: per (actor, option), the range of selector values of its paths and
+    the candidates over a variable one of those paths writes.  A question the solver cannot
+    answer in time is split into its two halves (``split``)."""
+
+    def __init__(self, un, cands: list[Candidate]) -> None:
+        slot = {x.get_id(): v for v, x in enumerate(un.frames[1])}
+        memo: dict[int, frozenset[int]] = {}
+        self.reads = [frozenset(slot[k] for k in constants(c[2], memo) if k in slot) for c in cands]
+        self.writes: dict[int, set[int]] = {}
+        for v, ws in enumerate(un.writers()):
+            for n, _t in ws:
+                self.writes.setdefault(n, set()).add(v)
+        groups: list[list] = []  # [first move, last move, (actor, option)]
+        for n, i in enumerate(un.moves):
+            st = un.enc.steps[i]
+            if groups and groups[-1][2] == (st.actor, st.option):
+                groups[-1][1] = n
+            else:
+                groups.append([n, n, (st.actor, st.option)])
+        self.todo = [self.question(lo, hi) for lo, hi, _ in groups]
+
+    def question(self, lo: int, hi: int) -> tuple[int, int, list[int]]:
+        w = set().union(*(self.writes.get(n, set()) for n in range(lo, hi + 1)))
+        return lo, hi, [i for i, r in enumerate(self.reads) if r & w]
+
+    def split(self, q: int) -> None:
+        lo, hi, _ = self.todo[q]
+        mid = (lo + hi) // 2
+        self.todo[q:q + 1] = [self.question(lo, mid), self.question(mid + 1, hi)]
 
 
 class _Fast:

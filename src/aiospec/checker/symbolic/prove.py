@@ -128,7 +128,7 @@ def _on_encoding(model: Model, enc: Encoding, states: list, timeout_ms: int) -> 
     rep.candidates = len(cands)
     s = z3.SolverFor("QF_BV")
     s.set("timeout", timeout_ms)
-    cands, _ = houdini(s, un.init_values(model), un, step, cands, rep.dropped)
+    cands, _ = houdini(s, un.init_values(model), un, step, cands, rep.dropped, timeout_ms=timeout_ms)
     rep.lemmas = [c[0] for c in cands]
     return rep, enc, s, un, [c[1] for c in cands]
 

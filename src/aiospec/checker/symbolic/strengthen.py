@@ -149,7 +149,7 @@ def strengthen(model: Model, props: list[Property] | None = None, limit: int = 5
         lost: list[str] = []
         protect = frozenset(assumed) | {TYPE}
         kept, complete = houdini(s, un.init_values(model), un, step, cands, lost, protect=protect,
-                                 progress=lambda m: say(f"round {rnd}: {m}"))
+                                 progress=lambda m: say(f"round {rnd}: {m}"), timeout_ms=timeout_ms)
         hs += time.perf_counter() - t1
         dropped += lost
         names = {c[0] for c in kept}
