@@ -19,13 +19,9 @@ import z3
 
 from ...spec.model import Model
 from ...spec.properties import PROPERTIES, Property
-from .encode import SPEC_ERROR, Encoding, encode
+from .encode import NOT_BY_DEFAULT, SPEC_ERROR, Encoding, encode
 from .rename import Renamer
 
-# LOCKS audits every write of every step against the lock it holds: symbolically that is a
-# comparison of whole records per step, the costliest property by far, and it is a property
-# of the step bodies that the explicit checker settles on every scenario.  Ask for it by name.
-NOT_BY_DEFAULT = frozenset({"LOCKS"})
 
 TYPE = "TYPE-OK"  # the domains the encoding assumes (layout.py), checked on every frame
 FACTS = "FACTS"  # the facts an encoding assumed (encode(facts=...)), checked on every frame

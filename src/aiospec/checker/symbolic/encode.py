@@ -20,7 +20,7 @@ import z3
 from ...spec.model import Actor, Model, Transition
 from ...spec.properties import EVENT_PROPERTY, PROPERTIES, Ctx, Property
 from ...spec.actions import BY_NAME
-from ...spec.state import HALTING, S_LISTS, Event, Halt, View
+from ...spec.state import HALTING, S_GLOB, S_JOBS, S_KI, S_LIOS, S_LISTS, Event, Halt, View
 from .layout import Layout, SymList
 from .tables import SymStatic, SymTable
 from .values import Path, PathExplorer, SymBool, SymInt, _bv, _num
@@ -231,6 +231,8 @@ class Encoding:
     steps: list[Step] = field(default_factory=list)
     invariants: dict[str, z3.BoolRef] = field(default_factory=dict)  # violated in a state
     step_props: dict[str, z3.BoolRef] = field(default_factory=dict)  # violated by some step from a state
+    # for each step property: (index in ``steps``, violated by that path from a state), to say which step
+    step_where: dict[str, list[tuple[int, z3.BoolRef]]] = field(default_factory=dict)
     ends: dict[str, z3.BoolRef] = field(default_factory=dict)  # violated in a finished state
     finished: z3.BoolRef | None = None
     pairs: dict[str, z3.BoolRef] = field(default_factory=dict)  # violated by a step from xs to ys
@@ -261,12 +263,16 @@ def encode(model: Model, props: list[Property] | None = None, max_paths: int = 2
     enc = Encoding(model, lay, xs)
     enc.facts = list(facts or [])
     ex = PathExplorer(lay.width, [lay.type_ok(xs)] + [f for _, f in enc.facts], max_paths=max_paths)
-    props = PROPERTIES if props is None else props
+    if props is None:
+        props = [p for p in PROPERTIES if p.name not in NOT_BY_DEFAULT]
+    props = [p for p in props if p.name not in NOT_SYMBOLIC]
     ctx = Ctx(model)
     event_names = {p.name for p in props if p.kind == "event"}
     event_checks = [p for p in props if p.kind == "step" and p.on]
-    pair_checks = [p for p in props if p.kind == "step" and not p.on and p.name not in NOT_SYMBOLIC]
-    bad_steps: dict[str, list[z3.BoolRef]] = {}
+    pair_checks = [p for p in props if p.kind == "step" and not p.on and p.name not in LABELLED]
+    labelled = [p for p in props if p.name in LABELLED]
+    shared = [i for i, sl in enumerate(lay.slots) if sl.comp in SHARED]
+    bad_steps: dict[str, list[tuple[int, z3.BoolRef]]] = {p.name: [] for p in props if p.name in LABELLED}
 
     for actor in model.actors():
         option = 0
@@ -279,16 +285,21 @@ def encode(model: Model, props: list[Property] | None = None, max_paths: int = 2
             if outs is None:
                 break
             for guard, name, halts, events, post in outs:
+                k = len(enc.steps)
                 enc.steps.append(Step(actor, option, name, guard, post, halts))
                 if halts and not halts.startswith("halt:"):
-                    bad_steps.setdefault(halts, []).append(guard)
+                    bad_steps.setdefault(halts, []).append((k, guard))
                 if halts == SPEC_ERROR:
                     continue
+                for p in labelled:
+                    if any(not post[i].eq(xs[i]) for i in shared):  # else nothing it audits changed
+                        bad_steps.setdefault(p.name, []).extend(
+                            (k, f) for f in _labelled_violations(ex, ctx, lay, xs, p, actor, name, post, guard))
                 kinds = {e.kind for _, e in events}
                 for p in event_checks:
                     if kinds & set(p.on):
                         bad_steps.setdefault(p.name, []).extend(
-                            _step_violations(ex, ctx, lay, xs, p, actor, name, events, post, guard))
+                            (k, f) for f in _step_violations(ex, ctx, lay, xs, p, actor, name, events, post, guard))
             option += 1
 
     for p in props:
@@ -329,7 +340,8 @@ def encode(model: Model, props: list[Property] | None = None, max_paths: int = 2
         enc.pairs[p.name] = z3.Or(*[q.guard for q in vp if q.result]) if any(q.result for q in vp) else z3.BoolVal(False)
     enc.ys = ys
     for name, gs in bad_steps.items():
-        enc.step_props[name] = z3.Or(*gs) if gs else z3.BoolVal(False)
+        enc.step_props[name] = z3.Or(*[f for _, f in gs]) if gs else z3.BoolVal(False)
+        enc.step_where[name] = gs
     fin = ex.explore(lambda ex: model.finished(lay.sym_state(xs, ex)))
     enc.finished = z3.Or(*[p.guard for p in fin if p.result]) if any(p.result for p in fin) else z3.BoolVal(False)
     enc.solver_checks = ex.solver_checks
@@ -341,9 +353,19 @@ def encode(model: Model, props: list[Property] | None = None, max_paths: int = 2
 # state the explicit checker reaches (it would crash), so every such state must be unreachable.
 SPEC_ERROR = "SPEC-ERROR"
 
-# Properties the encoding leaves to the explicit checker: LOCKS reads which lock each label
-# holds, a property of the step bodies themselves (settled by ``aiospec check`` on every scenario).
-NOT_SYMBOLIC = frozenset({"LOCKS"})
+# LOCKS audits every write of every step against the lock it holds: symbolically that is a
+# comparison of whole records per path, the costliest property by far (and one the explicit
+# checker settles on every scenario).  Encoded when asked for by name.
+NOT_BY_DEFAULT = frozenset({"LOCKS"})
+
+# Properties the encoding leaves to the explicit checker (none now).
+NOT_SYMBOLIC: frozenset[str] = frozenset()
+
+# Two-state properties that also read which label took the step (LOCKS: the lock it holds),
+# so they are checked on each path of each step instead of on a pair of free states; and the
+# state components they audit (a path that writes none of them cannot break them).
+LABELLED = frozenset({"LOCKS"})
+SHARED = frozenset({S_JOBS, S_LIOS, S_KI, S_LISTS, S_GLOB})
 
 
 
@@ -502,6 +524,17 @@ def _step_violations(ex: PathExplorer, ctx: Ctx, lay: Layout, xs, p: Property, a
 
         out += [z3.And(given, q.guard) for q in ex.explore(check, given=given) if q.result]
     return out
+
+
+def _labelled_violations(ex: PathExplorer, ctx: Ctx, lay: Layout, xs, p: Property, actor: Actor, label: str,
+                         post, guard: z3.BoolRef) -> list[z3.BoolRef]:
+    """Where a two-state property that reads the step's label fails on one path of a step."""
+
+    def check(ex: PathExplorer):
+        tr = Transition(actor, BY_NAME[label], None, (), lay.sym_state(post, ex))
+        return p.check(ctx, lay.sym_state(xs, ex), tr) is not None
+
+    return [z3.And(guard, q.guard) for q in ex.explore(check, given=guard) if q.result]
 
 
 def _note_error(enc: Encoding, path: Path, where: str) -> None:

@@ -68,7 +68,7 @@ def prove(model: Model, targets: tuple[str, ...] = TARGETS, enc: Encoding | None
     encoding assumes the value sets of the reachable states and is made exact by
     ``strengthen`` (an assumed fact that is not inductive is dropped and the step encoded
     again): the same survivors, found on a relation with far fewer paths."""
-    props = [p for p in PROPERTIES if p.name not in NOT_BY_DEFAULT and p.kind != "reach"]
+    props = [p for p in PROPERTIES if (p.name not in NOT_BY_DEFAULT or p.name in targets) and p.kind != "reach"]
     states: list = []
     source = ""
     if mined:
@@ -155,7 +155,8 @@ def _check_targets(rep: ProveReport, enc: Encoding, s: z3.Solver, un: Unroller, 
             ok, detail, pair = _holds(enc, un, s, strengthening, f, reachable)
         elif name in enc.step_props:
             ok, detail, pair = _holds(enc, un, s, strengthening,
-                                      z3.substitute(enc.step_props[name], *zip(enc.xs, x0)), reachable)
+                                      z3.substitute(enc.step_props[name], *zip(enc.xs, x0)), reachable,
+                                      where=enc.step_where.get(name))
         elif name == SPEC_ERROR:
             ok, detail = True, "no path of any step raises"
         elif p is not None and p.kind in ("event", "step") and name not in NOT_SYMBOLIC:  # checked on every path
@@ -167,10 +168,12 @@ def _check_targets(rep: ProveReport, enc: Encoding, s: z3.Solver, un: Unroller, 
                                        time.perf_counter() - t0, detail, pair))
 
 
-def _holds(enc, un, s, strengthening, bad, reachable, tries: int = 20) -> tuple[bool, str, str]:
+def _holds(enc, un, s, strengthening, bad, reachable, tries: int = 20,
+           where: list | None = None) -> tuple[bool, str, str]:
     """Whether no step from a strengthened state is ``bad``; else a counterexample to induction
     (in a line, and as the pair of states), preferring among the first ``tries`` the solver
-    gives one whose pre-state is reachable."""
+    gives one whose pre-state is reachable.  ``where``: for a property of one step from the
+    pre-state, which path breaks it under what condition (else the step is the model's)."""
     s.push()
     s.add(*strengthening)
     s.add(bad)
@@ -179,7 +182,7 @@ def _holds(enc, un, s, strengthening, bad, reachable, tries: int = 20) -> tuple[
     pair = ""
     for _ in range(tries if r == z3.sat else 0):
         m = s.model()
-        detail, hit, pair = _describe(enc, un, m, reachable)
+        detail, hit, pair = _describe(enc, un, m, reachable, where)
         if hit or reachable is None:
             break
         s.add(z3.Or(*[x != m.eval(x, model_completion=True) for x in un.frames[0]]))  # another pre-state
@@ -195,15 +198,23 @@ def is_reachable(model: Model, st, reachable: set[int] | None) -> bool:
     return reachable is not None and (hash(st) in reachable or hash(model.canonical(st)) in reachable)
 
 
-def _describe(enc: Encoding, un: Unroller, m: z3.ModelRef, reachable: set[int] | None) -> tuple[str, bool, str]:
+def _describe(enc: Encoding, un: Unroller, m: z3.ModelRef, reachable: set[int] | None,
+              where: list | None = None) -> tuple[str, bool, str]:
     """A counterexample to induction: in a line (the step, and whether its pre-state is
     reachable), whether it is, and the pair of states: the pre-state where it differs from
     the initial state, and what the step changes."""
     lay = enc.layout
-    vals = [m.eval(x, model_completion=True).as_signed_long() for x in un.frames[0]]
-    post = [m.eval(x, model_completion=True).as_signed_long() for x in un.frames[1]]
-    sel = m.eval(un.sels[0], model_completion=True).as_long()
-    st = enc.steps[un.moves[sel]] if 0 <= sel < len(un.moves) else None
+    x0 = un.frames[0]
+    vals = [m.eval(x, model_completion=True).as_signed_long() for x in x0]
+    at0 = Renamer(list(zip(enc.xs, x0)))
+    k = next((k for k, f in where or () if z3.is_true(m.eval(at0(f), model_completion=True))), None)
+    if k is not None:  # the path that breaks the property (maybe one that halts): its own post-state
+        st = enc.steps[k]
+        post = [m.eval(at0(t), model_completion=True).as_signed_long() for t in st.post]
+    else:
+        post = [m.eval(x, model_completion=True).as_signed_long() for x in un.frames[1]]
+        sel = m.eval(un.sels[0], model_completion=True).as_long()
+        st = enc.steps[un.moves[sel]] if 0 <= sel < len(un.moves) else None
     pre = lay.state_of(vals)
     where = f"{enc.model.actor_name(st.actor)} takes {st.label}" if st else "a step"
     hit = is_reachable(enc.model, pre, reachable)
