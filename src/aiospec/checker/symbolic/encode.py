@@ -242,6 +242,7 @@ class Encoding:
     solver_checks: int = 0
     seconds: float = 0.0
     errors: list[str] = field(default_factory=list)
+    encoded: frozenset[str] = frozenset()  # the properties this encoding was built with
 
     def enabled(self) -> z3.BoolRef:
         return z3.Or(*[s.guard for s in self.steps]) if self.steps else z3.BoolVal(False)
@@ -265,7 +266,7 @@ def encode(model: Model, props: list[Property] | None = None, max_paths: int = 2
     ex = PathExplorer(lay.width, [lay.type_ok(xs)] + [f for _, f in enc.facts], max_paths=max_paths)
     if props is None:
         props = [p for p in PROPERTIES if p.name not in NOT_BY_DEFAULT]
-    props = [p for p in props if p.name not in NOT_SYMBOLIC]
+    enc.encoded = frozenset(p.name for p in props)
     ctx = Ctx(model)
     event_names = {p.name for p in props if p.kind == "event"}
     event_checks = [p for p in props if p.kind == "step" and p.on]
@@ -357,9 +358,6 @@ SPEC_ERROR = "SPEC-ERROR"
 # comparison of whole records per path, the costliest property by far (and one the explicit
 # checker settles on every scenario).  Encoded when asked for by name.
 NOT_BY_DEFAULT = frozenset({"LOCKS"})
-
-# Properties the encoding leaves to the explicit checker (none now).
-NOT_SYMBOLIC: frozenset[str] = frozenset()
 
 # Two-state properties that also read which label took the step (LOCKS: the lock it holds),
 # so they are checked on each path of each step instead of on a pair of free states; and the

@@ -22,7 +22,7 @@ import z3
 from ...spec.model import Model
 from ...spec.properties import PROPERTIES
 from .bmc import NOT_BY_DEFAULT, TYPE, Unroller
-from .encode import NOT_SYMBOLIC, SPEC_ERROR, Encoding, encode
+from .encode import SPEC_ERROR, Encoding, encode
 from .houdini import houdini
 from .lemmas import mine, reachable_states, show
 from .rename import Renamer
@@ -159,7 +159,7 @@ def _check_targets(rep: ProveReport, enc: Encoding, s: z3.Solver, un: Unroller, 
                                       where=enc.step_where.get(name))
         elif name == SPEC_ERROR:
             ok, detail = True, "no path of any step raises"
-        elif p is not None and p.kind in ("event", "step") and name not in NOT_SYMBOLIC:  # checked on every path
+        elif p is not None and p.kind in ("event", "step") and name in enc.encoded:  # checked on every path
             ok, detail = True, "no step of this scenario can violate it"
         else:
             rep.results.append(ProofResult(name, "-", "not encoded", 0.0, "not a property of the symbolic encoding"))
