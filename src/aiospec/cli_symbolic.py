@@ -111,9 +111,12 @@ def bmc(scenario: str, depth: int, profile: str | None, prop_names: tuple[str, .
 @click.option("--states", "states_limit", type=click.IntRange(min=1), default=300_000, show_default=True,
               help="Mine lemmas from every reachable state up to this many; past it, from a sample of about this "
                    "many (breadth-first plus random runs).  A sample never makes a proof wrong, only weaker.")
+@click.option("--k-max", "k_max", type=click.IntRange(min=1, max=20), default=3, show_default=True,
+              help="A target the inductive lemmas do not prove (its counterexample to induction unreachable) "
+                   "is tried by k-induction for k = 2 up to this (1: plain induction only).")
 @repeat_option
 def prove(scenario: str, profile: str | None, prop_names: tuple[str, ...], mutant: str | None, bound: int,
-          lemmas_out: Path | None, states_limit: int, repeat: dict[str, int]) -> None:
+          lemmas_out: Path | None, states_limit: int, k_max: int, repeat: dict[str, int]) -> None:
     """Prove properties of SCENARIO for every depth, by induction with z3 (Houdini strengthening)."""
     from .checker.mutants import MUTANTS, applied, model_for
     from .checker.symbolic.bmc import bmc as run_bmc
@@ -132,7 +135,7 @@ def prove(scenario: str, profile: str | None, prop_names: tuple[str, ...], mutan
         model = model_for(sc, mu)
         with err.status(f"proving on {sc.name} ...") if err.is_terminal else _null() as status:
             say = (lambda m: status.update(f"proving on {sc.name}: {m}")) if err.is_terminal else None
-            rep = run_prove(model, targets, progress=say, states_limit=states_limit)  # it explores the scenario itself
+            rep = run_prove(model, targets, progress=say, states_limit=states_limit, k_max=k_max)  # it explores the scenario itself
         bounded = {}
         if bound and any(r.result != "proved" for r in rep.results):
             bres = run_bmc(model, bound, [p for p in (props or []) if p] or None)

@@ -59,6 +59,7 @@ class Unroller:
         self.lay = enc.layout
         self.frames: list[list[z3.BitVecRef]] = [self.lay.frame("0")]
         self.sels: list[z3.BitVecRef] = []
+        self.trans: list[z3.BoolRef] = []  # trans[i] links frame i to frame i+1
         self.moves = [i for i, st in enumerate(enc.steps) if st.halts is None]
         self.sel_width = max(1, len(self.moves).bit_length())
         self._writes = self._writers()
@@ -130,7 +131,8 @@ class Unroller:
         sel = z3.BitVec(f"sel@{k}", self.sel_width)
         self.frames.append(nxt)
         self.sels.append(sel)
-        return z3.substitute(t, *zip(self.enc.xs, cur), *zip(nxt_t, nxt), (sel_t, sel))
+        self.trans.append(z3.substitute(t, *zip(self.enc.xs, cur), *zip(nxt_t, nxt), (sel_t, sel)))
+        return self.trans[-1]
 
 
 def bad(enc: Encoding, props: list[Property], unroller: Unroller, k: int) -> dict[str, z3.BoolRef]:

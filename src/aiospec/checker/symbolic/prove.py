@@ -24,6 +24,7 @@ from ...spec.properties import PROPERTIES
 from .bmc import NOT_BY_DEFAULT, TYPE, Unroller
 from .encode import SPEC_ERROR, Encoding, encode
 from .houdini import houdini
+from .kinduct import k_induction
 from .lemmas import mine, reachable_states, show
 from .rename import Renamer
 from .strengthen import NotExact, sample_states, strengthen
@@ -61,13 +62,16 @@ def _good(enc: Encoding, name: str, xs) -> z3.BoolRef:
 
 def prove(model: Model, targets: tuple[str, ...] = TARGETS, enc: Encoding | None = None,
           reachable: set[int] | None = None, timeout_ms: int = 120_000, mined: bool = True,
-          states_limit: int = 300_000, progress: Callable[[str], None] | None = None) -> ProveReport:
+          states_limit: int = 300_000, progress: Callable[[str], None] | None = None,
+          k_max: int = 3) -> ProveReport:
     """Prove ``targets`` on the scenario of ``model`` (see the module docstring).
 
     With ``enc`` given (or ``mined`` off) Houdini runs on that encoding.  Otherwise the
     encoding assumes the value sets of the reachable states and is made exact by
     ``strengthen`` (an assumed fact that is not inductive is dropped and the step encoded
-    again): the same survivors, found on a relation with far fewer paths."""
+    again): the same survivors, found on a relation with far fewer paths.  A target they do
+    not prove is tried by k-induction for k = 2 .. ``k_max`` (``kinduct``), unless its
+    counterexample to induction starts from a reachable state."""
     props = [p for p in PROPERTIES if (p.name not in NOT_BY_DEFAULT or p.name in targets) and p.kind != "reach"]
     states: list = []
     source = ""
@@ -97,7 +101,7 @@ def prove(model: Model, targets: tuple[str, ...] = TARGETS, enc: Encoding | None
                                    "TYPE-OK is not inductive with these lemmas, so the encoding is not trusted")
                        for t in targets]
         return rep
-    _check_targets(rep, enc, s, un, strengthening, targets, reachable)
+    _check_targets(rep, enc, s, un, strengthening, targets, reachable, k_max, timeout_ms)
     return rep
 
 
@@ -110,7 +114,7 @@ def _strengthened(model: Model, props: list, states: list, timeout_ms: int, prog
                       lemmas=[f"lemma: {t}" if t in mined_names else t for t in st.kept],
                       dropped=[x if x.split(" (")[0] in enc.invariants or x.startswith(TYPE) else f"lemma: {x}"
                                for x in st.dropped])
-    return rep, enc, st.solver, st.unroller, []  # the survivors are already asserted on the solver
+    return rep, enc, st.solver, st.unroller, st.survivors  # the survivors are also asserted on the solver
 
 
 def _on_encoding(model: Model, enc: Encoding, states: list, timeout_ms: int) -> tuple:
@@ -133,8 +137,9 @@ def _on_encoding(model: Model, enc: Encoding, states: list, timeout_ms: int) -> 
     return rep, enc, s, un, [c[1] for c in cands]
 
 
-def _check_targets(rep: ProveReport, enc: Encoding, s: z3.Solver, un: Unroller, strengthening: list,
-                   targets: tuple[str, ...], reachable: set[int] | None) -> None:
+def _check_targets(rep: ProveReport, enc: Encoding, s: z3.Solver, un: Unroller, survivors: list,
+                   targets: tuple[str, ...], reachable: set[int] | None, k_max: int = 1,
+                   timeout_ms: int = 120_000) -> None:
     """Each target against the inductive survivors: appended to ``rep.results``."""
     x0, x1 = un.frames[0], un.frames[1]
     names = set(rep.lemmas)
@@ -144,19 +149,18 @@ def _check_targets(rep: ProveReport, enc: Encoding, s: z3.Solver, un: Unroller, 
     for name in targets:
         t0 = time.perf_counter()
         p = by_name.get(name)
-        pair = ""
+        pair, hit = "", False
         if name in enc.invariants:
             ok = name in names
             detail = ""
             if not ok:
-                _, detail, pair = _holds(enc, un, s, strengthening, z3.Not(_good(enc, name, x1)), reachable)
+                _, detail, pair, hit = _holds(enc, un, s, z3.Not(_good(enc, name, x1)), reachable)
         elif name in enc.pairs:
             f = z3.substitute(enc.pairs[name], *zip(enc.xs, x0), *zip(enc.ys, x1))
-            ok, detail, pair = _holds(enc, un, s, strengthening, f, reachable)
+            ok, detail, pair, hit = _holds(enc, un, s, f, reachable)
         elif name in enc.step_props:
-            ok, detail, pair = _holds(enc, un, s, strengthening,
-                                      z3.substitute(enc.step_props[name], *zip(enc.xs, x0)), reachable,
-                                      where=enc.step_where.get(name))
+            ok, detail, pair, hit = _holds(enc, un, s, z3.substitute(enc.step_props[name], *zip(enc.xs, x0)),
+                                           reachable, where=enc.step_where.get(name))
         elif name == SPEC_ERROR:
             ok, detail = True, "no path of any step raises"
         elif p is not None and p.kind in ("event", "step") and name in enc.encoded:  # checked on every path
@@ -164,22 +168,47 @@ def _check_targets(rep: ProveReport, enc: Encoding, s: z3.Solver, un: Unroller, 
         else:
             rep.results.append(ProofResult(name, "-", "not encoded", 0.0, "not a property of the symbolic encoding"))
             continue
-        rep.results.append(ProofResult(name, method, "proved" if ok else "not inductive",
-                                       time.perf_counter() - t0, detail, pair))
+        result, how = ("proved" if ok else "not inductive"), method
+        if not ok and not hit and k_max > 1 and not detail.startswith("solver"):
+            result, how, detail, pair = _deeper(enc, un, survivors, name, k_max, timeout_ms, reachable,
+                                                detail, pair, len(active), rep.candidates)
+        rep.results.append(ProofResult(name, how, result, time.perf_counter() - t0, detail, pair))
 
 
-def _holds(enc, un, s, strengthening, bad, reachable, tries: int = 20,
-           where: list | None = None) -> tuple[bool, str, str]:
+def _deeper(enc: Encoding, un: Unroller, survivors: list, name: str, k_max: int, timeout_ms: int,
+            reachable: set[int] | None, detail: str, pair: str, nlemmas: int,
+            ncands: int) -> tuple[str, str, str, str]:
+    """k-induction for k = 2 .. k_max on a target plain induction left open: (result, method,
+    detail, counterexample), the last k tried when none proves it."""
+    init = un.init(enc.model)
+    result, how = "not inductive", f"induction (k=1), {nlemmas} of {ncands} lemmas"
+    for k in range(2, k_max + 1):
+        kr = k_induction(enc, un, survivors, name, k, init, timeout_ms)
+        how = f"induction (k={k}), {nlemmas} of {ncands} lemmas"
+        if kr.result == "proved":
+            return "proved", how, kr.detail, ""
+        if kr.result == "violated":
+            return "violated", how, kr.detail, ""
+        if kr.result == "unknown":
+            return "not inductive", how, kr.detail, pair
+        where = enc.step_where.get(name) if name in enc.step_props else None
+        line, _hit, pair = _describe(enc, un, kr.model, reachable, where, kr.frame)
+        detail = f"{line} (last step of a {k}-step path)"
+    return result, how, detail, pair
+
+
+def _holds(enc, un, s, bad, reachable, tries: int = 20,
+           where: list | None = None) -> tuple[bool, str, str, bool]:
     """Whether no step from a strengthened state is ``bad``; else a counterexample to induction
     (in a line, and as the pair of states), preferring among the first ``tries`` the solver
     gives one whose pre-state is reachable.  ``where``: for a property of one step from the
-    pre-state, which path breaks it under what condition (else the step is the model's)."""
+    pre-state, which path breaks it under what condition (else the step is the model's).
+    The survivors are asserted on ``s`` already."""
     s.push()
-    s.add(*strengthening)
     s.add(bad)
     r = s.check()
     detail = "" if r == z3.unsat else f"solver: {r}"
-    pair = ""
+    pair, hit = "", False
     for _ in range(tries if r == z3.sat else 0):
         m = s.model()
         detail, hit, pair = _describe(enc, un, m, reachable, where)
@@ -189,7 +218,7 @@ def _holds(enc, un, s, strengthening, bad, reachable, tries: int = 20,
         if s.check() != z3.sat:
             break
     s.pop()
-    return r == z3.unsat, detail, pair
+    return r == z3.unsat, detail, pair, hit
 
 
 def is_reachable(model: Model, st, reachable: set[int] | None) -> bool:
@@ -199,12 +228,12 @@ def is_reachable(model: Model, st, reachable: set[int] | None) -> bool:
 
 
 def _describe(enc: Encoding, un: Unroller, m: z3.ModelRef, reachable: set[int] | None,
-              where: list | None = None) -> tuple[str, bool, str]:
+              where: list | None = None, i: int = 0) -> tuple[str, bool, str]:
     """A counterexample to induction: in a line (the step, and whether its pre-state is
     reachable), whether it is, and the pair of states: the pre-state where it differs from
-    the initial state, and what the step changes."""
+    the initial state, and what the step changes.  ``i``: the step from frame i."""
     lay = enc.layout
-    x0 = un.frames[0]
+    x0 = un.frames[i]
     vals = [m.eval(x, model_completion=True).as_signed_long() for x in x0]
     at0 = Renamer(list(zip(enc.xs, x0)))
     k = next((k for k, f in where or () if z3.is_true(m.eval(at0(f), model_completion=True))), None)
@@ -212,8 +241,8 @@ def _describe(enc: Encoding, un: Unroller, m: z3.ModelRef, reachable: set[int] |
         st = enc.steps[k]
         post = [m.eval(at0(t), model_completion=True).as_signed_long() for t in st.post]
     else:
-        post = [m.eval(x, model_completion=True).as_signed_long() for x in un.frames[1]]
-        sel = m.eval(un.sels[0], model_completion=True).as_long()
+        post = [m.eval(x, model_completion=True).as_signed_long() for x in un.frames[i + 1]]
+        sel = m.eval(un.sels[i], model_completion=True).as_long()
         st = enc.steps[un.moves[sel]] if 0 <= sel < len(un.moves) else None
     pre = lay.state_of(vals)
     where = f"{enc.model.actor_name(st.actor)} takes {st.label}" if st else "a step"

@@ -74,6 +74,7 @@ class Strengthening:
     candidates: int = 0
     solver: z3.Solver | None = None  # the step frame 0 -> 1 and the survivors at frame 0 asserted
     unroller: Unroller | None = None
+    survivors: list[z3.BoolRef] = field(default_factory=list)  # the kept candidates at the unroller's frame 0
 
 
 def sample_states(model: Model, limit: int = 50_000, walks: int = 2_000, seed: int = 0) -> list[State]:
@@ -176,7 +177,8 @@ def strengthen(model: Model, props: list[Property] | None = None, limit: int = 5
         if complete:
             return Strengthening(enc, [(t, f) for t, f in mined if t in alive], assumed, dropped, len(states), rnd,
                                  time.perf_counter() - t0, hs, kept=[c[0] for c in kept],
-                                 candidates=len(mined) + 1 + len(enc.invariants), solver=s, unroller=un)
+                                 candidates=len(mined) + 1 + len(enc.invariants), solver=s, unroller=un,
+                                 survivors=[c[1] for c in kept])
     raise NotExact(f"no exact encoding after {max_rounds} rounds")
 
 
