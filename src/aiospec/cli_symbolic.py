@@ -19,7 +19,7 @@ def _props(names: tuple[str, ...]):
     if not names:
         return None
     known = {p.name: p for p in PROPERTIES}
-    bad = [n for n in names if n not in known and n != "DEADLOCK"]
+    bad = [n for n in names if n not in known and n not in ("DEADLOCK", "SPEC-ERROR")]
     if bad:
         raise click.BadParameter(f"unknown propert{'y' if len(bad) == 1 else 'ies'}: {', '.join(bad)} "
                                  "(see `aiospec properties`)", param_hint="--prop")
@@ -129,7 +129,7 @@ def prove(scenario: str, profile: str | None, prop_names: tuple[str, ...], mutan
         err.print(f"[red]error:[/] unknown mutant {escape(mutant)!r} (see `aiospec mutants`)")
         sys.exit(2)
     props = _props(prop_names)
-    targets = tuple(p.name for p in props) if props else TARGETS
+    targets = prop_names or TARGETS
     mu = MUTANTS.get(mutant) if mutant else None
     with applied(mu):
         model = model_for(sc, mu)
