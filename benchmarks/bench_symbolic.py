@@ -79,9 +79,9 @@ def main() -> None:
 
 
 def _table(rep) -> None:
-    print(f"  {'property':12s} {'result':14s} {'seconds':>8s}")
+    print(f"  {'property':12s} {'result':14s} {'seconds':>8s}  method")
     for r in rep.results:
-        print(f"  {r.prop:12s} {r.result:14s} {r.seconds:8.2f}")
+        print(f"  {r.prop:12s} {r.result:14s} {r.seconds:8.2f}  {r.method}")
 
 
 if __name__ == "__main__":
