@@ -8,7 +8,8 @@ state, at any depth.  A property is *proved* when it is among the survivors (an 
 or when no step from a state satisfying them violates it (step and event properties).
 Otherwise the solver's counterexample to induction (a pre-state, the step, the post-state)
 is reported together with whether the explicit checker ever reaches that pre-state: if it
-does not, the lemmas are too weak (not a bug); if it does, the property really fails.
+does not, the lemmas are too weak (not a bug); if it does, the property really fails.  In
+the first case k-induction over the same survivors (``kinduct``) may still prove it.
 """
 
 from __future__ import annotations
