@@ -161,7 +161,7 @@ def test_a_mutant_breaks_a_proof_and_bmc_finds_it(tmp_path):
                                   "--lemmas", str(lemmas)])
     assert r.exit_code == 1, r.output
     assert "not inductive" in r.output and "IS reachable" in r.output
-    assert lemmas.read_text().startswith("# inductive\nTYPE-OK")
+    assert "# inductive\nTYPE-OK\n" in lemmas.read_text()
     r = CliRunner().invoke(main, ["bmc", "cancel-race", "--depth", "6", "--mutant", "daemon-completes-twice",
                                   "--trace-out", str(tmp_path)])
     assert r.exit_code == 1, r.output
@@ -407,6 +407,13 @@ def test_prove_lio_signal_needs_the_broken_facts_proposed_under_each_control_ato
     assert {r.prop: r.result for r in rep.results} == {t: "proved" for t in TARGETS}
     assert "job[1].G_RETURNED == 0" not in rep.lemmas  # broken, as an unconditional fact
     assert any(x.startswith("lemma: ") and x.endswith("-> job[1].G_RETURNED == 0") for x in rep.lemmas)
+    # the lemma file as a certificate: the weakened facts it names are proposed again, and one
+    # check finds them all inductive (no search)
+    from aiospec.checker.symbolic import lemmafile
+
+    again = prove(m, only=lemmafile.read(lemmafile.write(rep), "lio-signal"))
+    assert {r.prop: r.result for r in again.results} == {t: "proved" for t in TARGETS}
+    assert sorted(again.lemmas) == sorted(rep.lemmas) and again.candidates == len(rep.lemmas)
 
 
 def test_mine_proposes_a_weakened_fact_under_every_control_atom(cancel_race):

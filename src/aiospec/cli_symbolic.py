@@ -107,7 +107,11 @@ def bmc(scenario: str, depth: int, profile: str | None, prop_names: tuple[str, .
 @click.option("--bound", type=click.IntRange(min=0), default=0, show_default=True,
               help="For what induction does not prove, also run BMC to this depth (0: skip).")
 @click.option("--lemmas", "lemmas_out", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Write every inductive lemma (and every dropped candidate) to this file.")
+              help="Write every inductive lemma (and every dropped candidate) to this file: a certificate that "
+                   "--from-lemmas starts from.")
+@click.option("--from-lemmas", "lemmas_in", type=click.Path(dir_okay=False, exists=True, path_type=Path), default=None,
+              help="Start from the inductive lemmas of a file --lemmas wrote (checked again: a stale file can only "
+                   "prove less), instead of searching all the mined candidates.")
 @click.option("--states", "states_limit", type=click.IntRange(min=1), default=300_000, show_default=True,
               help="Mine lemmas from every reachable state up to this many; past it, from a sample of about this "
                    "many (breadth-first plus random runs).  A sample never makes a proof wrong, only weaker.")
@@ -116,9 +120,11 @@ def bmc(scenario: str, depth: int, profile: str | None, prop_names: tuple[str, .
                    "is tried by k-induction for k = 2 up to this (1: plain induction only).")
 @repeat_option
 def prove(scenario: str, profile: str | None, prop_names: tuple[str, ...], mutant: str | None, bound: int,
-          lemmas_out: Path | None, states_limit: int, k_max: int, repeat: dict[str, int]) -> None:
+          lemmas_out: Path | None, lemmas_in: Path | None, states_limit: int, k_max: int,
+          repeat: dict[str, int]) -> None:
     """Prove properties of SCENARIO for every depth, by induction with z3 (Houdini strengthening)."""
     from .checker.mutants import MUTANTS, applied, model_for
+    from .checker.symbolic import lemmafile
     from .checker.symbolic.bmc import bmc as run_bmc
     from .checker.symbolic.prove import TARGETS
     from .checker.symbolic.prove import prove as run_prove
@@ -130,12 +136,20 @@ def prove(scenario: str, profile: str | None, prop_names: tuple[str, ...], mutan
         sys.exit(2)
     props = _props(prop_names)
     targets = prop_names or TARGETS
+    only = None
+    if lemmas_in is not None:
+        try:
+            only = lemmafile.read(lemmas_in.read_text(errors="replace"), sc.name)
+        except lemmafile.BadLemmaFile as e:
+            err.print(f"[red]error:[/] {escape(str(lemmas_in))}: {escape(str(e))}")
+            sys.exit(2)
     mu = MUTANTS.get(mutant) if mutant else None
     with applied(mu):
         model = model_for(sc, mu)
         with err.status(f"proving on {sc.name} ...") if err.is_terminal else _null() as status:
             say = (lambda m: status.update(f"proving on {sc.name}: {m}")) if err.is_terminal else None
-            rep = run_prove(model, targets, progress=say, states_limit=states_limit, k_max=k_max)  # it explores the scenario itself
+            rep = run_prove(model, targets, progress=say, states_limit=states_limit, k_max=k_max,
+                            only=only)  # it explores the scenario itself
         bounded = {}
         if bound and any(r.result != "proved" for r in rep.results):
             bres = run_bmc(model, bound, [p for p in (props or []) if p] or None)
@@ -149,11 +163,14 @@ def prove(scenario: str, profile: str | None, prop_names: tuple[str, ...], mutan
         out.print(f"[bold]aiospec prove {escape(sc.name)}[/]{' (mutant ' + escape(mutant) + ')' if mutant else ''}: "
                   f"{len(rep.lemmas):,} inductive lemmas of {rep.candidates:,} candidates: "
                   f"{', '.join(spec_lemmas) or 'no spec invariant'} and {mined:,} mined from {rep.mined_from or 'no states'}")
+    if only is not None:
+        out.print(f"started from {len(only):,} lemmas named in {lemmas_in}: {rep.candidates:,} of them are "
+                  f"candidates here, {len(rep.lemmas):,} still inductive", markup=False)
     if rep.dropped:
         shown = "; ".join(x.removeprefix("lemma: ") for x in rep.dropped[:5])
         out.print(f"dropped (not inductive): {len(rep.dropped):,}, e.g. {shown}", markup=False)
     if lemmas_out:
-        lemmas_out.write_text("# inductive\n" + "\n".join(rep.lemmas) + "\n# dropped\n" + "\n".join(rep.dropped) + "\n")
+        lemmas_out.write_text(lemmafile.write(rep))
         out.print(f"lemmas written to {lemmas_out}", markup=False)
     t = Table(show_edge=False)
     for col in ("property", "method", "result", "solver s", "detail"):

@@ -64,7 +64,7 @@ def _good(enc: Encoding, name: str, xs) -> z3.BoolRef:
 def prove(model: Model, targets: tuple[str, ...] = TARGETS, enc: Encoding | None = None,
           reachable: set[int] | None = None, timeout_ms: int = 120_000, mined: bool = True,
           states_limit: int = 300_000, progress: Callable[[str], None] | None = None,
-          k_max: int = 3) -> ProveReport:
+          k_max: int = 3, only: frozenset[str] | None = None) -> ProveReport:
     """Prove ``targets`` on the scenario of ``model`` (see the module docstring).
 
     With ``enc`` given (or ``mined`` off) Houdini runs on that encoding.  Otherwise the
@@ -72,7 +72,9 @@ def prove(model: Model, targets: tuple[str, ...] = TARGETS, enc: Encoding | None
     ``strengthen`` (an assumed fact that is not inductive is dropped and the step encoded
     again): the same survivors, found on a relation with far fewer paths.  A target they do
     not prove is tried by k-induction for k = 2 .. ``k_max`` (``kinduct``), unless its
-    counterexample to induction starts from a reachable state."""
+    counterexample to induction starts from a reachable state.  ``only``: start from these
+    candidates (names, as ``lemma_file`` writes them) instead of all the mined ones: a lemma
+    file is a certificate, checked again here, so a stale one can only prove less."""
     props = [p for p in PROPERTIES if (p.name not in NOT_BY_DEFAULT or p.name in targets) and p.kind != "reach"]
     states: list = []
     source = ""
@@ -89,13 +91,13 @@ def prove(model: Model, targets: tuple[str, ...] = TARGETS, enc: Encoding | None
                 progress(f"more than {states_limit:,} states: lemmas mined from a sample of {len(states):,}")
     if enc is None and mined:
         try:
-            rep, enc, s, un, strengthening = _strengthened(model, props, states, timeout_ms, progress)
+            rep, enc, s, un, strengthening = _strengthened(model, props, states, timeout_ms, progress, only)
         except NotExact as e:
             rep = ProveReport(model.sc.name, mined_from=source)
             rep.results = [ProofResult(t, "induction (k=1)", "not proved", 0.0, str(e)) for t in targets]
             return rep
     else:
-        rep, enc, s, un, strengthening = _on_encoding(model, enc or encode(model, props), states, timeout_ms)
+        rep, enc, s, un, strengthening = _on_encoding(model, enc or encode(model, props), states, timeout_ms, only)
     rep.mined_from = source
     if TYPE not in rep.lemmas:  # the encoder pruned forks under TYPE-OK: without it nothing below is sound
         rep.results = [ProofResult(t, "induction (k=1)", "not proved", 0.0,
@@ -106,9 +108,10 @@ def prove(model: Model, targets: tuple[str, ...] = TARGETS, enc: Encoding | None
     return rep
 
 
-def _strengthened(model: Model, props: list, states: list, timeout_ms: int, progress) -> tuple:
+def _strengthened(model: Model, props: list, states: list, timeout_ms: int, progress,
+                  only: frozenset[str] | None = None) -> tuple:
     """The default route: an encoding assuming the reachable values, made exact by ``strengthen``."""
-    st = strengthen(model, props, states=states, timeout_ms=timeout_ms, progress=progress)
+    st = strengthen(model, props, states=states, timeout_ms=timeout_ms, progress=progress, only=only)
     enc = st.encoding
     mined_names = {t for t, _ in st.lemmas}
     rep = ProveReport(model.sc.name, encode_seconds=enc.seconds, candidates=st.candidates,
@@ -118,18 +121,21 @@ def _strengthened(model: Model, props: list, states: list, timeout_ms: int, prog
     return rep, enc, st.solver, st.unroller, st.survivors  # the survivors are also asserted on the solver
 
 
-def _on_encoding(model: Model, enc: Encoding, states: list, timeout_ms: int) -> tuple:
+def _on_encoding(model: Model, enc: Encoding, states: list, timeout_ms: int,
+                 only: frozenset[str] | None = None) -> tuple:
     """Houdini on a given encoding (which assumes nothing beyond TYPE-OK)."""
     rep = ProveReport(model.sc.name, encode_seconds=enc.seconds)
     un = Unroller(enc)
     step = un.step()  # frame 0 -> frame 1
     x0, x1 = un.frames[0], un.frames[1]
     # candidates: (name, formula at frame 0, formula at frame 1)
-    cands = [(c, _good(enc, c, x0), _good(enc, c, x1)) for c in [TYPE] + sorted(enc.invariants)]
+    cands = [(c, _good(enc, c, x0), _good(enc, c, x1)) for c in [TYPE] + sorted(enc.invariants)
+             if c == TYPE or only is None or c in only]
     if states:
         at0, at1 = Renamer(list(zip(enc.xs, x0))), Renamer(list(zip(enc.xs, x1)))
         cands += [(f"lemma: {t}", at0(f), at1(f))
-                  for t, f in mine(model, enc.layout, states, enc.xs)]  # mined once, renamed per frame
+                  for t, f in mine(model, enc.layout, states, enc.xs)
+                  if only is None or t in only]  # mined once, renamed per frame
     rep.candidates = len(cands)
     s = z3.SolverFor("QF_BV")
     s.set("timeout", timeout_ms)

@@ -109,24 +109,31 @@ def sample_states(model: Model, limit: int = 50_000, walks: int = 2_000, seed: i
 def strengthen(model: Model, props: list[Property] | None = None, limit: int = 50_000, walks: int = 2_000,
                seed: int = 0, max_rounds: int = 20, timeout_ms: int = 600_000,
                progress: Callable[[str], None] | None = None, states: list[State] | None = None,
-               invariants: bool = True) -> Strengthening:
+               invariants: bool = True, only: frozenset[str] | None = None) -> Strengthening:
     """An encoding of ``model`` that assumes only proved facts (see the module docstring).
 
     ``states``: mine from these instead of sampling (``prove`` passes the complete reachable
     set).  ``invariants``: the spec's invariant properties are candidates too; they make the
-    language stronger (a flag invariant often keeps a type bound inductive)."""
+    language stronger (a flag invariant often keeps a type bound inductive).  ``only``: the
+    candidates to start from, by name (a lemma file an earlier run wrote): Houdini then has
+    little or nothing to drop, and what survives is checked as always."""
     t0 = time.perf_counter()
     say = progress or (lambda _m: None)
     states = states if states is not None else sample_states(model, limit, walks, seed)
     lay = Layout(model)
     xs = lay.frame("x")
     mined = mine(model, lay, states, xs)
+    spec_alive: set[str] | None = None
+    if only is not None:  # and the weakened facts it names (proposed when their fact broke)
+        broke = [(t, f) for t, f in mined if "->" not in t and t not in only]
+        mined = [(t, f) for t, f in mined if t in only]
+        mined += [c for c in weakenings(model, lay, states, xs, broke) if c[0] in only]
+        spec_alive = set(only)
     say(f"{len(states):,} states, {len(mined):,} candidate lemmas")
     alive = {t for t, _ in mined}
     assumed = [t for t, _ in mined if "->" not in t]
     dropped: list[str] = []
     hs = 0.0
-    spec_alive: set[str] | None = None
     weakened: set[str] = set()
     for rnd in range(1, max_rounds + 1):
         facts = [(t, f) for t, f in mined if t in set(assumed)]
@@ -177,7 +184,8 @@ def strengthen(model: Model, props: list[Property] | None = None, limit: int = 5
         if complete:
             return Strengthening(enc, [(t, f) for t, f in mined if t in alive], assumed, dropped, len(states), rnd,
                                  time.perf_counter() - t0, hs, kept=[c[0] for c in kept],
-                                 candidates=len(mined) + 1 + len(enc.invariants), solver=s, unroller=un,
+                                 candidates=len(mined) + 1 + len(set(enc.invariants) & (only or set(enc.invariants))),
+                                 solver=s, unroller=un,
                                  survivors=[c[1] for c in kept])
     raise NotExact(f"no exact encoding after {max_rounds} rounds")
 

@@ -1,0 +1,78 @@
+"""The lemma file as a certificate: a later proof starts from it, checks it again, and so can
+only prove less when the file is stale, never wrongly."""
+
+from __future__ import annotations
+
+import pytest
+from click.testing import CliRunner
+
+from aiospec.checker.mutants import MUTANTS, applied, model_for
+from aiospec.checker.symbolic import lemmafile
+from aiospec.checker.symbolic.prove import TARGETS, prove
+from aiospec.cli import main
+from aiospec.spec.model import Model
+from aiospec.spec.scenario import load
+
+
+@pytest.fixture(scope="module")
+def certificate():
+    rep = prove(Model(load("cancel-race")))
+    assert {r.prop: r.result for r in rep.results} == {t: "proved" for t in TARGETS}
+    return rep, lemmafile.write(rep)
+
+
+def test_a_proof_from_its_own_lemma_file_keeps_every_lemma_and_searches_nothing(certificate):
+    rep, text = certificate
+    only = lemmafile.read(text, "cancel-race")
+    assert len(only) == len(rep.lemmas) and "TYPE-OK" in only
+    again = prove(Model(load("cancel-race")), only=only)
+    assert again.dropped == [] and sorted(again.lemmas) == sorted(rep.lemmas)
+    assert again.candidates == len(rep.lemmas) < rep.candidates
+    assert {r.prop: r.result for r in again.results} == {t: "proved" for t in TARGETS}
+
+
+def test_a_stale_file_cannot_prove_what_fails(certificate):
+    """The faithful spec's lemmas, given to the mutant that completes a job twice: the file
+    says nothing about A1 being safe there; it is re-checked, and A1 fails from a reachable
+    state as without the file."""
+    _, text = certificate
+    mu = MUTANTS["daemon-completes-twice"]
+    with applied(mu):
+        m = model_for(load("cancel-race"), mu)
+        rep = prove(m, ("A1",), only=lemmafile.read(text, "cancel-race"))
+    a1 = rep.results[0]
+    assert a1.result == "not inductive" and "IS reachable" in a1.detail
+    assert rep.dropped  # lemmas of the faithful spec that the mutant breaks
+
+
+def test_names_the_file_has_and_the_scenario_lacks_are_ignored(certificate):
+    rep, text = certificate
+    edited = text.replace("# inductive\n", "# inductive\nlemma: no such fact == 7\n", 1)
+    only = lemmafile.read(edited, "cancel-race")
+    again = prove(Model(load("cancel-race")), ("D9",), only=only)
+    assert again.candidates == len(rep.lemmas) == len(only) - 1
+    assert again.results[0].result == "proved"
+
+
+@pytest.mark.parametrize("content, message", [
+    ("hello\n", "not a lemma file"),
+    ("# aiospec prove lemmas, scenario: lio-wait\n# inductive\nTYPE-OK\n", "for scenario 'lio-wait'"),
+    ("# inductive\n# dropped\nD9\n", "names no inductive lemma"),
+])
+def test_prove_cli_refuses_a_bad_lemma_file(tmp_path, content, message):
+    f = tmp_path / "l.txt"
+    f.write_text(content)
+    r = CliRunner().invoke(main, ["prove", "cancel-race", "--from-lemmas", str(f)])
+    said = " ".join(r.output.split())  # the console may wrap the line
+    assert r.exit_code == 2 and message in said and "Traceback" not in said, r.output
+
+
+def test_prove_cli_round_trip(tmp_path):
+    f = tmp_path / "l.txt"
+    r = CliRunner().invoke(main, ["prove", "return-twice", "--prop", "A1", "--lemmas", str(f)])
+    assert r.exit_code == 0, r.output
+    assert f.read_text().startswith("# aiospec prove lemmas, scenario: return-twice\n# inductive\n")
+    r = CliRunner().invoke(main, ["prove", "return-twice", "--prop", "A1", "--from-lemmas", str(f)])
+    assert r.exit_code == 0 and "still inductive" in r.output and "proved" in r.output, r.output
+    r = CliRunner().invoke(main, ["prove", "return-twice", "--from-lemmas", str(tmp_path / "missing.txt")])
+    assert r.exit_code == 2 and "does not exist" in r.output
