@@ -29,7 +29,7 @@ class KResult:
     k: int
     result: str  # proved | violated | not inductive | unknown
     detail: str = ""
-    frame: int = 0  # for "not inductive": the CTI's last step starts at this frame of ``model``
+    frame: int = 0  # for "not inductive": the step that breaks it starts at this frame of ``model``
     model: z3.ModelRef | None = None
 
 
@@ -76,7 +76,7 @@ def k_induction(enc: Encoding, un: Unroller, survivors: list[z3.BoolRef], name: 
     r = s.check()
     if r == z3.sat:
         return KResult(k, "not inductive", f"a path of {k} steps from strengthened states breaks it",
-                       frame=max(last - 1, 0), model=s.model())
+                       frame=last if name in enc.step_props else last - 1, model=s.model())
     if r == z3.unknown:
         return KResult(k, "unknown", f"solver: {r} on the {k}-step induction")
     base = z3.SolverFor("QF_BV")  # no run of fewer steps breaks it
@@ -85,8 +85,9 @@ def k_induction(enc: Encoding, un: Unroller, survivors: list[z3.BoolRef], name: 
     for i in range(last):
         if i >= first:
             r = base.check(bad_at(enc, un, name, i))
-            if r == z3.sat:
-                return KResult(k, "violated", f"violated {i} steps from the initial state")
+            if r == z3.sat:  # counted as BMC counts: the violating step included
+                steps = i + 1 if name in enc.step_props else i
+                return KResult(k, "violated", f"a run of {steps} steps from the initial state breaks it")
             if r != z3.unsat:
                 return KResult(k, "unknown", f"solver: {r} on the base case at depth {i}")
         base.add(un.trans[i])
