@@ -76,3 +76,38 @@ def test_prove_cli_round_trip(tmp_path):
     assert r.exit_code == 0 and "still inductive" in r.output and "proved" in r.output, r.output
     r = CliRunner().invoke(main, ["prove", "return-twice", "--from-lemmas", str(tmp_path / "missing.txt")])
     assert r.exit_code == 2 and "does not exist" in r.output
+
+
+def _shipped(monkeypatch, text: str) -> None:
+    monkeypatch.setattr(lemmafile, "shipped", lambda name: text if name == "cancel-race" else None)
+
+
+def test_prove_checks_the_shipped_lemma_file_and_searches_only_when_it_is_stale(certificate, monkeypatch):
+    rep, text = certificate
+    _shipped(monkeypatch, text)
+    r = CliRunner().invoke(main, ["prove", "cancel-race", "--prop", "A1"])
+    assert r.exit_code == 0 and "named in the lemma file shipped with it" in r.output, r.output
+    assert "stale" not in r.output
+    r = CliRunner().invoke(main, ["prove", "cancel-race", "--prop", "A1", "--search"])
+    assert r.exit_code == 0 and "shipped" not in r.output, r.output
+    # a lemma the search dropped, slipped into the file: the check drops it, so the file is
+    # stale, and prove searches as if there were none
+    bad = next(x for x in rep.dropped if x.startswith("lemma: ") and "(" not in x)
+    _shipped(monkeypatch, text.replace("# inductive\n", f"# inductive\n{bad}\n", 1))
+    r = CliRunner().invoke(main, ["prove", "cancel-race", "--prop", "A1"])
+    said = " ".join(r.output.split())
+    assert r.exit_code == 0 and "the lemma file shipped with cancel-race is stale (1 of its lemmas" in said, r.output
+    assert f"{len(rep.lemmas):,} inductive lemmas of {rep.candidates:,} candidates" in said
+
+
+def test_every_shipped_lemma_file_reads_for_its_scenario():
+    from importlib import resources
+
+    from aiospec.spec.scenario import builtin_names
+
+    folder = resources.files("aiospec") / "scenarios" / "lemmas"
+    names = sorted(f.name.removesuffix(".lemmas.gz") for f in folder.iterdir() if f.name.endswith(".lemmas.gz"))
+    assert names == ["lio-signal", "lio-wait"]
+    for name in names:
+        assert name in builtin_names()
+        assert len(lemmafile.read(lemmafile.shipped(name), name)) > 5_000

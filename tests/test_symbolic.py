@@ -391,10 +391,14 @@ def test_prove_claims_nothing_when_the_type_invariant_is_not_inductive(cancel_ra
 
 def test_prove_lio_wait_two_jobs_and_a_lio():
     """Two jobs in one lio: D13/D14 are about a real lio here (about 45 s)."""
+    from aiospec.checker.symbolic import lemmafile
+
     m = Model(load("lio-wait"))
     rep = prove(m)
     assert {r.prop: r.result for r in rep.results} == {t: "proved" for t in TARGETS}
     assert any("lio[0].COUNT - #{j : " in x for x in rep.lemmas)
+    # the lemma file shipped for `aiospec prove lio-wait` is what this search finds
+    assert lemmafile.read(lemmafile.shipped("lio-wait"), "lio-wait") == lemmafile.read(lemmafile.write(rep), "lio-wait")
 
 
 def test_prove_lio_signal_needs_the_broken_facts_proposed_under_each_control_atom():
@@ -414,6 +418,8 @@ def test_prove_lio_signal_needs_the_broken_facts_proposed_under_each_control_ato
     again = prove(m, only=lemmafile.read(lemmafile.write(rep), "lio-signal"))
     assert {r.prop: r.result for r in again.results} == {t: "proved" for t in TARGETS}
     assert sorted(again.lemmas) == sorted(rep.lemmas) and again.candidates == len(rep.lemmas)
+    assert lemmafile.read(lemmafile.shipped("lio-signal"), "lio-signal") == lemmafile.read(lemmafile.write(rep),
+                                                                                         "lio-signal")
 
 
 def test_mine_proposes_a_weakened_fact_under_every_control_atom(cancel_race):

@@ -118,9 +118,11 @@ def bmc(scenario: str, depth: int, profile: str | None, prop_names: tuple[str, .
 @click.option("--k-max", "k_max", type=click.IntRange(min=1, max=20), default=3, show_default=True,
               help="A target the inductive lemmas do not prove (its counterexample to induction unreachable) "
                    "is tried by k-induction for k = 2 up to this (1: plain induction only).")
+@click.option("--search", is_flag=True, help="Search all the mined candidates even when a lemma file ships with "
+              "the built-in scenario (by default the shipped file is checked, and the search runs only if it is stale).")
 @repeat_option
 def prove(scenario: str, profile: str | None, prop_names: tuple[str, ...], mutant: str | None, bound: int,
-          lemmas_out: Path | None, lemmas_in: Path | None, states_limit: int, k_max: int,
+          lemmas_out: Path | None, lemmas_in: Path | None, states_limit: int, k_max: int, search: bool,
           repeat: dict[str, int]) -> None:
     """Prove properties of SCENARIO for every depth, by induction with z3 (Houdini strengthening)."""
     from .checker.mutants import MUTANTS, applied, model_for
@@ -136,13 +138,15 @@ def prove(scenario: str, profile: str | None, prop_names: tuple[str, ...], mutan
         sys.exit(2)
     props = _props(prop_names)
     targets = prop_names or TARGETS
-    only = None
+    only, source = None, ""
     if lemmas_in is not None:
         try:
-            only = lemmafile.read(lemmas_in.read_text(errors="replace"), sc.name)
+            only, source = lemmafile.read(lemmas_in.read_text(errors="replace"), sc.name), str(lemmas_in)
         except lemmafile.BadLemmaFile as e:
             err.print(f"[red]error:[/] {escape(str(lemmas_in))}: {escape(str(e))}")
             sys.exit(2)
+    elif not search and mutant is None and not repeat and lemmafile.shipped(scenario) is not None:
+        only, source = lemmafile.read(lemmafile.shipped(scenario), sc.name), "the lemma file shipped with it"
     mu = MUTANTS.get(mutant) if mutant else None
     with applied(mu):
         model = model_for(sc, mu)
@@ -150,6 +154,11 @@ def prove(scenario: str, profile: str | None, prop_names: tuple[str, ...], mutan
             say = (lambda m: status.update(f"proving on {sc.name}: {m}")) if err.is_terminal else None
             rep = run_prove(model, targets, progress=say, states_limit=states_limit, k_max=k_max,
                             only=only)  # it explores the scenario itself
+            if lemmas_in is None and only is not None and rep.dropped:
+                out.print(f"the lemma file shipped with {sc.name} is stale ({len(rep.dropped):,} of its lemmas are "
+                          "not inductive): searching all the mined candidates", markup=False)
+                only = None
+                rep = run_prove(model, targets, progress=say, states_limit=states_limit, k_max=k_max)
         bounded = {}
         if bound and any(r.result != "proved" for r in rep.results):
             bres = run_bmc(model, bound, [p for p in (props or []) if p] or None)
@@ -164,7 +173,7 @@ def prove(scenario: str, profile: str | None, prop_names: tuple[str, ...], mutan
                   f"{len(rep.lemmas):,} inductive lemmas of {rep.candidates:,} candidates: "
                   f"{', '.join(spec_lemmas) or 'no spec invariant'} and {mined:,} mined from {rep.mined_from or 'no states'}")
     if only is not None:
-        out.print(f"started from {len(only):,} lemmas named in {lemmas_in}: {rep.candidates:,} of them are "
+        out.print(f"started from {len(only):,} lemmas named in {source}: {rep.candidates:,} of them are "
                   f"candidates here, {len(rep.lemmas):,} still inductive", markup=False)
     if rep.dropped:
         shown = "; ".join(x.removeprefix("lemma: ") for x in rep.dropped[:5])

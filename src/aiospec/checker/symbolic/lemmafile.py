@@ -10,6 +10,10 @@ proof wrong; it can only leave more unproved.
 
 from __future__ import annotations
 
+import gzip
+from importlib import resources
+
+from ...spec.scenario import builtin_names
 from .prove import ProveReport
 
 HEADER = "# aiospec prove lemmas, scenario: "
@@ -21,9 +25,9 @@ class BadLemmaFile(ValueError):
     """The file is not a lemma file, or is one for another scenario."""
 
 
-def write(rep: ProveReport) -> str:
+def write(rep: ProveReport, dropped: bool = True) -> str:
     return (f"{HEADER}{rep.scenario}\n{INDUCTIVE}\n" + "".join(f"{x}\n" for x in rep.lemmas)
-            + f"{DROPPED}\n" + "".join(f"{x}\n" for x in rep.dropped))
+            + (f"{DROPPED}\n" + "".join(f"{x}\n" for x in rep.dropped) if dropped else ""))
 
 
 def read(text: str, scenario: str) -> frozenset[str]:
@@ -45,3 +49,35 @@ def read(text: str, scenario: str) -> frozenset[str]:
     if not names:
         raise BadLemmaFile("the lemma file names no inductive lemma")
     return frozenset(names)
+
+
+def shipped(scenario: str) -> str | None:
+    """The lemma file shipped with a built-in scenario (``scenarios/lemmas/NAME.lemmas.gz``),
+    if there is one: where the search takes long, ``aiospec prove NAME`` checks it instead.
+    Written by ``python -m aiospec.checker.symbolic.lemmafile NAME``."""
+    if scenario not in builtin_names():
+        return None
+    res = resources.files("aiospec") / "scenarios" / "lemmas" / f"{scenario}.lemmas.gz"
+    return gzip.decompress(res.read_bytes()).decode() if res.is_file() else None
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Search the lemmas of built-in scenarios and ship them (a maintainer's command: run it
+    after a change to the spec makes a shipped file stale)."""
+    import sys
+    from pathlib import Path
+
+    from ...spec.model import Model
+    from ...spec.scenario import load
+    from .prove import prove
+
+    folder = Path(__file__).resolve().parents[2] / "scenarios" / "lemmas"
+    for name in argv if argv is not None else sys.argv[1:]:
+        rep = prove(Model(load(name)), progress=lambda m, n=name: print(f"{n}: {m}", flush=True))
+        (folder / f"{name}.lemmas.gz").write_bytes(gzip.compress(write(rep, dropped=False).encode(), mtime=0))
+        print(f"{name}: {len(rep.lemmas):,} lemmas shipped; "
+              + ", ".join(f"{r.prop} {r.result}" for r in rep.results), flush=True)
+
+
+if __name__ == "__main__":
+    main()
