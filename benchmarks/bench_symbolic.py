@@ -3,6 +3,7 @@
     python benchmarks/bench_symbolic.py [--scenarios cancel-race return-twice ...] [--depth 9]
     python benchmarks/bench_symbolic.py --scenarios lio-wait default --facts --no-prove --depth 8
     python benchmarks/bench_symbolic.py --prove-only --scenarios cancel-race lio-wait lio-signal
+    python benchmarks/bench_symbolic.py --prove-only --shipped --scenarios lio-wait lio-signal default
 
 For each scenario: symbolic paths and guarded updates of the encoding and the time to build
 it; the cumulative BMC time at each depth up to ``--depth`` (with what it found); then
@@ -18,6 +19,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "src"))
 
+from aiospec.checker.symbolic import lemmafile  # noqa: E402
 from aiospec.checker.symbolic.bmc import NOT_BY_DEFAULT, bmc  # noqa: E402
 from aiospec.checker.symbolic.encode import encode  # noqa: E402
 from aiospec.checker.symbolic.prove import prove  # noqa: E402
@@ -35,15 +37,24 @@ def main() -> None:
     ap.add_argument("--facts", action="store_true", help="BMC as `aiospec bmc` runs it: sampled facts, refined")
     ap.add_argument("--prove-only", action="store_true",
                     help="only `aiospec prove`'s default route (encoding that assumes the reachable values)")
+    ap.add_argument("--shipped", action="store_true",
+                    help="with --prove-only: start from the lemma file shipped with the scenario (as `aiospec prove` "
+                         "does), and print the time of that check")
     args = ap.parse_args()
     props = [p for p in PROPERTIES if p.name not in NOT_BY_DEFAULT and p.kind != "reach"]
     for name in args.scenarios:
         m = Model(load(name))
         if args.prove_only:
+            text = lemmafile.shipped(name) if args.shipped else None
+            if args.shipped and text is None:
+                print(f"\n== {name}: no lemma file ships with it")
+                continue
+            only = lemmafile.read(text, name) if text else None
             t1 = time.perf_counter()
-            rep = prove(m, progress=lambda msg: print(f"  [{time.perf_counter() - t1:6.1f}s] {msg}", flush=True))
-            print(f"\n== {name}: prove: {len(rep.lemmas):,} inductive lemmas of {rep.candidates:,} candidates, "
-                  f"{time.perf_counter() - t1:.1f} s in all")
+            rep = prove(m, progress=lambda msg: print(f"  [{time.perf_counter() - t1:6.1f}s] {msg}", flush=True),
+                        only=only)
+            print(f"\n== {name}: prove{' from the shipped lemma file' if only else ''}: {len(rep.lemmas):,} inductive "
+                  f"lemmas of {rep.candidates:,} candidates, {time.perf_counter() - t1:.1f} s in all")
             _table(rep)
             continue
         if args.facts:
