@@ -102,7 +102,7 @@ def bmc(scenario: str, depth: int, profile: str | None, prop_names: tuple[str, .
 @click.argument("scenario")
 @click.option("--profile", type=click.Choice(["freebsd", "rtems"]), default=None)
 @click.option("--prop", "prop_names", multiple=True, help="Only these properties (default: the per-job protocol "
-              "invariants A1, D2-D6, D9, D13, D14).")
+              "invariants A1, D2-D6, D2-STICKY, D9, D13, D14, and SPEC-ERROR: no step's Python raises).")
 @click.option("--mutant", default=None, help="Prove on a mutant of the catalogue instead of the faithful spec.")
 @click.option("--bound", type=click.IntRange(min=0), default=0, show_default=True,
               help="For what induction does not prove, also run BMC to this depth (0: skip).")
