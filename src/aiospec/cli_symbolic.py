@@ -145,8 +145,8 @@ def prove(scenario: str, profile: str | None, prop_names: tuple[str, ...], mutan
         except lemmafile.BadLemmaFile as e:
             err.print(f"[red]error:[/] {escape(str(lemmas_in))}: {escape(str(e))}")
             sys.exit(2)
-    elif not search and mutant is None and not repeat and lemmafile.shipped(scenario) is not None:
-        only, source = lemmafile.read(lemmafile.shipped(scenario), sc.name), "the lemma file shipped with it"
+    elif not search and mutant is None and not repeat and (text := lemmafile.shipped(scenario)) is not None:
+        only, source = lemmafile.read(text, sc.name), "the lemma file shipped with it"
     mu = MUTANTS.get(mutant) if mutant else None
     with applied(mu):
         model = model_for(sc, mu)

@@ -73,7 +73,7 @@ def prove(model: Model, targets: tuple[str, ...] = TARGETS, enc: Encoding | None
     again): the same survivors, found on a relation with far fewer paths.  A target they do
     not prove is tried by k-induction for k = 2 .. ``k_max`` (``kinduct``), unless its
     counterexample to induction starts from a reachable state.  ``only``: start from these
-    candidates (names, as ``lemma_file`` writes them) instead of all the mined ones: a lemma
+    candidates (names, as ``lemmafile.write`` writes them) instead of all the mined ones: a lemma
     file is a certificate, checked again here, so a stale one can only prove less."""
     props = [p for p in PROPERTIES if (p.name not in NOT_BY_DEFAULT or p.name in targets) and p.kind != "reach"]
     states: list = []
