@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from importlib import resources
 
+import numpy as np
 import pytest
 import z3
 from click.testing import CliRunner
@@ -13,11 +14,12 @@ from aiospec.checker.mutants import MUTANTS, applied, model_for
 from aiospec.checker.symbolic.bmc import TYPE, bmc
 from aiospec.checker.symbolic.encode import encode
 from aiospec.checker.symbolic.layout import Layout
-from aiospec.checker.symbolic.lemmas import mine, reachable_states, weakenings
+from aiospec.checker.symbolic.lemmas import _job_facts, mine, reachable_states, symmetric, weakenings
 from aiospec.checker.symbolic.prove import TARGETS, prove
 from aiospec.checker.trace import replay
 from aiospec.checker.symbolic.values import PathExplorer, SymInt
 from aiospec.cli import main
+from aiospec.spec.actions import pc
 from aiospec.spec.variables import K
 from aiospec.spec.model import Model
 from aiospec.spec.scenario import load, load_text
@@ -437,6 +439,50 @@ def test_mine_proposes_a_weakened_fact_under_every_control_atom(cancel_race):
         for s in states[::10]:
             sub = [(x, z3.BitVecVal(v, x.size())) for (x, _), v in zip(ev, lay.values(s))]
             assert z3.is_true(z3.simplify(z3.substitute(f, *sub))), t
+
+
+def test_symmetric_proposes_what_a_position_knows_of_its_job_for_the_jobs_never_seen_there():
+    m = Model(load("lio-signal"))
+    lay = Layout(m)
+    xs = lay.frame("x")
+    states = reachable_states(m)
+    vals = np.array([lay.values(s) for s in states])
+    index = {sl.name: i for i, sl in enumerate(lay.slots)}
+    cands = symmetric(m, lay, vals, xs)
+    mined_now = {t for t, _ in mine(m, lay, states, xs)}
+    assert len(cands) > 100
+    for text, _ in cands:
+        pos, fact = text.split(" -> ")
+        if " is a job" in fact:  # what every actor seen at the label holds there: a job (or NIL), not every job
+            pc_name, pc_label = pos.split(" == ")
+            loc, _, nil = fact.partition(" is a job")
+            field = loc.split(".")[-1]
+            code = -1 if pc_label == "DONE" else pc(pc_label)
+            if "[" not in loc:  # the sync task: one record
+                records = [(pc_name, loc)]
+            else:  # every actor (or daemon): the same label means the same local
+                kind = loc.split("[")[0]
+                records = [(n.rsplit(".", 1)[0] + "." + pc_name.rsplit(".", 1)[1], n) for n in index
+                           if n.startswith(kind + "[") and n.endswith("." + field)]
+            held = set()
+            for pc_slot, loc_slot in records:
+                held |= set(vals[vals[:, index[pc_slot]] == code, index[loc_slot]].tolist())
+            assert held and held - {-1} <= set(range(len(m.sc.slots))), text
+            assert len(held - {-1}) < len(m.sc.slots) and (-1 in held) == (nil == " or NIL"), text
+            continue
+        (pc_name, pc_label), (loc_name, j) = (x.split(" == ") for x in pos.split(" & "))
+        i, k, j = index[pc_name], index[loc_name], int(j)
+        at = vals[:, i] == (-1 if pc_label == "DONE" else pc(pc_label))
+        seen = {int(v) for v in vals[at, k] if 0 <= v < len(m.sc.slots)}
+        assert seen, text
+        if j in seen:  # the only job ever seen there: the fact under the position, not the pc alone
+            assert seen == {j}, text
+        for j0 in seen:  # and the fact, said of a job that is seen there, holds wherever it is
+            said = {t: c for t, c, _ in _job_facts(lay, vals, xs, j0).values()}
+            own = fact.replace(f"job[{j}]", f"job[{j0}]").replace(f"{j} on ", f"{j0} on ").replace(
+                f"{j} not on ", f"{j0} not on ")
+            assert said[own][at & (vals[:, k] == j0)].all(), (text, j0)
+    assert all(t in mined_now for t, _ in cands)  # mine() proposes them
 
 
 def test_a_step_whose_python_raises_becomes_a_named_spec_error_step(monkeypatch, cancel_race):

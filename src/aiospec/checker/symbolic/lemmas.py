@@ -8,7 +8,9 @@ from the explicit state space of the scenario and let z3 decide which ones are i
 - *atoms*: ``v == c`` for every variable and value it takes, and ``job j on list q``;
 - *candidates*: the set of values each variable takes; ``a -> b`` for a control atom ``a`` (a program counter, a job's flags or
   allocation, a list membership, the kaioinfo) and any atom ``b``, kept when every reachable
-  state satisfies it and some reachable state satisfies ``a``.
+  state satisfies it and some reachable state satisfies ``a``;
+- *symmetric* ones: what an actor at a position knows of the job it holds, said of the jobs
+  it is never seen holding there (``symmetric``).
 
 Mining only proposes; Houdini (``prove.py``) keeps the largest subset that z3 shows to be
 inductive, so a lemma that survives is a proved fact of every reachable state, not a guess.
@@ -165,6 +167,102 @@ def mine(model: Model, lay: Layout, states: list[State], xs: list[z3.BitVecRef])
             if 1 < len(sub) < len(np.unique(vals[:, i])) and len(sub) <= 8:
                 out.append((f"{atoms[k].text} -> {slot.name} in {{{', '.join(show(slot, int(v)) for v in sub)}}}",
                             z3.Implies(forms[k], z3.Or(*[xs[i] == int(v) for v in sub]))))
+    return out + symmetric(model, lay, vals, xs)
+
+
+# Positions whose local names a job (not a lio entry or a call index): their lemmas about that
+# job are proposed for every other job too (``symmetric``).
+JOB_POSITIONS = ((S_ACTORS, T.PC, T.A), (S_DAEMONS, DM.PC, DM.JOB), (S_GLOB, G.TASK_PC, G.TASK_JOB))
+
+
+def _job_facts(lay: Layout, vals: np.ndarray, xs: list, j: int) -> dict[tuple, tuple]:
+    """Facts about job ``j``, keyed so that the key does not name it: {key: (text, column, formula)}."""
+    out: dict[tuple, tuple] = {}
+    for sl in lay.slots:
+        if sl.comp != S_JOBS or sl.rec != j:
+            continue
+        i = lay.index[(S_JOBS, j, sl.field)]
+        c = vals[:, i]
+        if (S_JOBS, sl.field) in BITSETS:
+            for b, bname in BITSETS[(S_JOBS, sl.field)].items():
+                has = (c & b) != 0
+                out[("has", sl.field, b)] = (f"{sl.name} has {bname}", has, (xs[i] & b) != 0)
+                out[("lacks", sl.field, b)] = (f"{sl.name} lacks {bname}", ~has, (xs[i] & b) == 0)
+        else:
+            for v in range(sl.lo, min(sl.hi, sl.lo + 16) + 1):
+                out[("eq", sl.field, v)] = (f"{sl.name} == {show(sl, v)}", c == v, xs[i] == v)
+    for q in range(Q.width):
+        if lay.caps[q] == 0 or q == Q.LIOS:
+            continue
+        hit, on = _on_list(lay, vals, xs, q, j)
+        out[("on", q)] = (f"{j} on {Q.vars[q].c_name}", hit, on)
+        out[("off", q)] = (f"{j} not on {Q.vars[q].c_name}", ~hit, z3.Not(on))
+    return out
+
+
+def symmetric(model: Model, lay: Layout, vals: np.ndarray, xs: list) -> list[tuple[str, z3.BoolRef]]:
+    """What an actor at a position knows about the job it holds, proposed for the jobs it is never
+    seen holding there.  ``exit at CB_COMPLETE for job 2 -> 2 not on aio_jobs`` is mined from the
+    states; no state has the exit thread there with job 1, so nothing is said about it, and a
+    pre-state that has it (with job 1 still on aio_jobs) breaks A1 on ``default``.  The fact that
+    holds for every job seen there is proposed for the others (Houdini decides, as for all).  When
+    only one job is ever seen there, ``mine`` says ``pc -> fact`` with no position atom; the
+    weaker ``pc & job -> fact`` is proposed too, since the other jobs' pre-states break the first."""
+    nj = len(model.sc.slots)
+    facts = [_job_facts(lay, vals, xs, j) for j in range(nj)]
+    out: list[tuple[str, z3.BoolRef]] = []
+    for comp, pc_f, loc_f in JOB_POSITIONS:
+        for r in sorted({sl.rec for sl in lay.slots if sl.comp == comp}):
+            i, k = lay.index.get((comp, r, pc_f)), lay.index.get((comp, r, loc_f))
+            if i is None or k is None:
+                continue
+            for pc in np.unique(vals[:, i]):
+                at = vals[:, i] == pc
+                seen = [int(j) for j in np.unique(vals[at, k]) if 0 <= j < nj]
+                if not seen or len(seen) == nj:
+                    continue
+                common = None
+                for j0 in seen:
+                    rows = at & (vals[:, k] == j0)
+                    keys = {key for key, (_, c, _) in facts[j0].items() if c[rows].all()}
+                    common = keys if common is None else common & keys
+                where = f"{lay.slots[i].name} == {show(lay.slots[i], int(pc))} & {lay.slots[k].name} == "
+                for j in range(nj):
+                    if j in seen and len(seen) > 1:  # mined already, under the position atom
+                        continue
+                    a = z3.And(xs[i] == int(pc), xs[k] == j)
+                    for key in sorted(common, key=str):
+                        text, _, f = facts[j][key]
+                        out.append((f"{where}{j} -> {text}", z3.Implies(a, f)))
+    return out + _job_ranges(lay, vals, xs, nj)
+
+
+# Locals that hold a job (or NIL): the current job, the walk's saved successor, the daemon's and
+# the sync task's job.
+JOB_LOCALS = JOB_POSITIONS + ((S_ACTORS, T.PC, T.B),)
+
+
+def _job_ranges(lay: Layout, vals: np.ndarray, xs: list, nj: int) -> list[tuple[str, z3.BoolRef]]:
+    """``pc -> local is a job`` (or ``a job or NIL``), for every actor, where every actor seen at
+    that label holds one there but not every job is seen: the value set says only "job 2", which
+    a pre-state holding job 1 breaks, and says nothing of an actor never seen at the label."""
+    out: list[tuple[str, z3.BoolRef]] = []
+    for comp, pc_f, loc_f in JOB_LOCALS:
+        pairs = [(lay.index.get((comp, r, pc_f)), lay.index.get((comp, r, loc_f)))
+                 for r in sorted({sl.rec for sl in lay.slots if sl.comp == comp})]
+        pairs = [(i, k) for i, k in pairs if i is not None and k is not None]
+        held: dict[int, set[int]] = {}
+        for i, k in pairs:
+            for pc in np.unique(vals[:, i]):
+                held.setdefault(int(pc), set()).update(int(v) for v in np.unique(vals[vals[:, i] == pc, k]))
+        for pc, vs in sorted(held.items()):
+            if len(vs - {-1}) == nj or not vs <= set(range(-1, nj)):
+                continue
+            what, lo = ("is a job or NIL", -1) if -1 in vs else ("is a job", 0)
+            for i, k in pairs:
+                here, x = f"{lay.slots[i].name} == {show(lay.slots[i], pc)}", xs[k]
+                out.append((f"{here} -> {lay.slots[k].name} {what}",
+                            z3.Implies(xs[i] == pc, z3.And(x >= lo, x < nj))))
     return out
 
 
@@ -281,7 +379,8 @@ def _term_lemmas(terms: list[Term]) -> tuple[list[tuple[str, z3.BoolRef]], list[
 
 # An actor's position is its program counter together with the local that says which job or
 # entry it works on: "T1 at SUB_SCHED for entry 0" and "for entry 1" need different lemmas.
-POSITIONS = ((S_ACTORS, T.PC, T.A), (S_ACTORS, T.PC, T.CALL), (S_DAEMONS, DM.PC, DM.JOB))
+POSITIONS = ((S_ACTORS, T.PC, T.A), (S_ACTORS, T.PC, T.CALL), (S_DAEMONS, DM.PC, DM.JOB),
+             (S_GLOB, G.TASK_PC, G.TASK_JOB))
 
 
 def _position_atoms(lay: Layout, vals: np.ndarray, xs: list) -> list[tuple[str, np.ndarray, z3.BoolRef]]:
