@@ -170,8 +170,9 @@ def mine(model: Model, lay: Layout, states: list[State], xs: list[z3.BitVecRef])
     return out + symmetric(model, lay, vals, xs)
 
 
-# Positions whose local names a job (not a lio entry or a call index): their lemmas about that
-# job are proposed for every other job too (``symmetric``).
+# Positions whose local names a job: their lemmas about that job are proposed for every other
+# job too (``symmetric``).  An actor's A is a lio entry, not a job, at the lio labels; what is
+# proposed there is only a candidate like any other, and Houdini drops what is not inductive.
 JOB_POSITIONS = ((S_ACTORS, T.PC, T.A), (S_DAEMONS, DM.PC, DM.JOB), (S_GLOB, G.TASK_PC, G.TASK_JOB))
 
 
