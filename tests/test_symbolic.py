@@ -8,13 +8,16 @@ import numpy as np
 import pytest
 import z3
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as hs
 
 from aiospec.checker.explore import Explorer
 from aiospec.checker.mutants import MUTANTS, applied, model_for
 from aiospec.checker.symbolic.bmc import TYPE, bmc
 from aiospec.checker.symbolic.encode import encode
 from aiospec.checker.symbolic.layout import Layout
-from aiospec.checker.symbolic.lemmas import _job_facts, mine, reachable_states, symmetric, weakenings
+from aiospec.checker.symbolic.lemmas import (_atoms, _cooccur, _job_facts, mine, reachable_states, show, symmetric,
+                                             weakenings)
 from aiospec.checker.symbolic.prove import TARGETS, prove
 from aiospec.checker.trace import replay
 from aiospec.checker.symbolic.values import PathExplorer, SymInt
@@ -23,7 +26,7 @@ from aiospec.spec.actions import pc
 from aiospec.spec.variables import K
 from aiospec.spec.model import Model
 from aiospec.spec.scenario import load, load_text
-from aiospec.spec.state import S_JOBS
+from aiospec.spec.state import S_JOBS, S_LISTS
 from aiospec.spec.variables import ALL_VARS, J
 
 
@@ -439,6 +442,37 @@ def test_mine_proposes_a_weakened_fact_under_every_control_atom(cancel_race):
         for s in states[::10]:
             sub = [(x, z3.BitVecVal(v, x.size())) for (x, _), v in zip(ev, lay.values(s))]
             assert z3.is_true(z3.simplify(z3.substitute(f, *sub))), t
+
+
+@settings(max_examples=60, deadline=None)
+@given(hs.integers(1, 40), hs.integers(1, 6), hs.integers(1, 6), hs.integers(0, 2**32 - 1), hs.integers(1, 400))
+def test_cooccur_counts_exactly_in_any_blocking(n, ka, kb, seed, budget):
+    rng = np.random.default_rng(seed)
+    a, b = rng.random((n, ka)) < 0.5, rng.random((n, kb)) < 0.5
+    assert (_cooccur(a, b, budget=budget) == a.T.astype(np.int64) @ b.astype(np.int64)).all()
+
+
+def test_mine_says_which_values_each_variable_takes_under_each_control_atom():
+    """``a -> v in S`` is read off the co-occurrence counts; the definition is a pass over the
+    states for each (control atom, variable), which this test makes."""
+    m = Model(load("lio-signal"))
+    lay = Layout(m)
+    xs = lay.frame("x")
+    states = reachable_states(m)
+    got = {t for t, _ in mine(m, lay, states, xs) if " in {" in t and " -> " in t}
+    vals = np.array([lay.values(s) for s in states])
+    _, atoms, cols, _ = _atoms(m, lay, vals, xs)
+    want = set()
+    for a, col in zip(atoms, cols):
+        if not a.control:
+            continue
+        for i, sl in enumerate(lay.slots):
+            if sl.comp == S_LISTS and sl.field >= 0:
+                continue
+            sub = np.unique(vals[col, i])
+            if 1 < len(sub) < len(np.unique(vals[:, i])) and len(sub) <= 8:
+                want.add(f"{a.text} -> {sl.name} in {{{', '.join(show(sl, int(v)) for v in sub)}}}")
+    assert len(want) > 100 and got == want
 
 
 def test_symmetric_proposes_what_a_position_knows_of_its_job_for_the_jobs_never_seen_there():

@@ -86,6 +86,8 @@ def show(slot, v: int) -> str:
 class Atom:
     text: str
     control: bool
+    slot: int = -1  # for ``v == c``: the variable's index in the layout, and c
+    value: int = 0
 
 
 def _atoms(model: Model, lay: Layout, vals: np.ndarray, xs: list) -> tuple[list, list[Atom], list[np.ndarray], list]:
@@ -101,7 +103,7 @@ def _atoms(model: Model, lay: Layout, vals: np.ndarray, xs: list) -> tuple[list,
         ctl = (slot.comp, slot.field) in CONTROL or (slot.comp == S_KI and (S_KI, -1) in CONTROL) \
             or (slot.comp == S_LISTS and slot.field == -1)
         for v in np.unique(col):
-            atoms.append(Atom(f"{slot.name} == {show(slot, int(v))}", ctl))
+            atoms.append(Atom(f"{slot.name} == {show(slot, int(v))}", ctl, i, int(v)))
             cols.append(col == v)
             forms.append(xs[i] == int(v))
         if (slot.comp, slot.field) in BITSETS:  # one atom per flag: "has FINISHED", "lacks CANCELLING"
@@ -141,6 +143,17 @@ def _atoms(model: Model, lay: Layout, vals: np.ndarray, xs: list) -> tuple[list,
     return out, atoms, cols, forms
 
 
+def _cooccur(a: np.ndarray, b: np.ndarray, budget: int = 1 << 28) -> np.ndarray:
+    """``a.T @ b`` for boolean (state x atom) matrices, as exact counts: in float32 blocks of rows
+    (BLAS; numpy's integer product was 25x slower on ``default``), each block short enough
+    that its counts are exact in float32, and small enough to stay within ``budget`` bytes."""
+    rows = max(1, min(1 << 24, budget // (4 * (a.shape[1] + b.shape[1]))))
+    out = np.zeros((a.shape[1], b.shape[1]), dtype=np.int64)
+    for lo in range(0, len(a), rows):
+        out += (a[lo:lo + rows].T.astype(np.float32) @ b[lo:lo + rows].astype(np.float32)).astype(np.int64)
+    return out
+
+
 def mine(model: Model, lay: Layout, states: list[State], xs: list[z3.BitVecRef]) -> list[tuple[str, z3.BoolRef]]:
     """Candidate lemmas (text, formula over ``xs``) true in every state of ``states``."""
     vals = _values(lay, states)
@@ -149,24 +162,36 @@ def mine(model: Model, lay: Layout, states: list[State], xs: list[z3.BitVecRef])
         return out
     m = np.stack(cols, axis=1)  # states x atoms
     ctl = [k for k, a in enumerate(atoms) if a.control]
-    a_mat = m[:, ctl].astype(np.int32)
-    not_b = (~m).astype(np.int32)
-    broken = a_mat.T @ not_b  # (control atom, atom): states where a holds and b does not
+    a_mat = m[:, ctl]
+    broken = _cooccur(a_mat, ~m)  # (control atom, atom): states where a holds and b does not
     for r, k in enumerate(ctl):
         for b in np.nonzero(broken[r] == 0)[0]:
             if b == k or atoms[b].text.split(" ")[0] == atoms[k].text.split(" ")[0]:
                 continue
             out.append((f"{atoms[k].text} -> {atoms[b].text}", z3.Implies(forms[k], forms[b])))
-    # a -> (v in S): the values a variable takes where a control atom holds, when fewer than overall
+    # a -> (v in S): the values a variable takes where a control atom holds, when fewer than
+    # overall.  Every value of a variable that is not constant has its atom ``v == c``, so the
+    # values seen under ``a`` are those whose atom is not always false there: read off ``broken``
+    # rather than another pass over the states per (atom, variable).
+    held = a_mat.sum(axis=0, dtype=np.int64)  # states where each control atom holds
+    by_slot: dict[int, list[int]] = {}
+    for b, at in enumerate(atoms):
+        if at.slot >= 0:
+            by_slot.setdefault(at.slot, []).append(b)
+    subs: list[tuple[int, np.ndarray, np.ndarray]] = []  # (variable, its values, which a sees)
+    for i, bs in sorted(by_slot.items()):
+        if lay.slots[i].comp == S_LISTS and lay.slots[i].field >= 0:
+            continue
+        seen = broken[:, bs] < held[:, None]  # (control atom, value): some state has both
+        n = seen.sum(axis=1)
+        subs.append((i, np.array([atoms[b].value for b in bs]), seen & ((n > 1) & (n < len(bs)) & (n <= 8))[:, None]))
     for r, k in enumerate(ctl):
-        rows = m[:, k]
-        for i, slot in enumerate(lay.slots):
-            if slot.comp == S_LISTS and slot.field >= 0:
+        for i, vs, seen in subs:
+            if not seen[r].any():
                 continue
-            sub = np.unique(vals[rows, i])
-            if 1 < len(sub) < len(np.unique(vals[:, i])) and len(sub) <= 8:
-                out.append((f"{atoms[k].text} -> {slot.name} in {{{', '.join(show(slot, int(v)) for v in sub)}}}",
-                            z3.Implies(forms[k], z3.Or(*[xs[i] == int(v) for v in sub]))))
+            slot, sub = lay.slots[i], vs[seen[r]]
+            out.append((f"{atoms[k].text} -> {slot.name} in {{{', '.join(show(slot, int(v)) for v in sub)}}}",
+                        z3.Implies(forms[k], z3.Or(*[xs[i] == int(v) for v in sub]))))
     return out + symmetric(model, lay, vals, xs)
 
 
