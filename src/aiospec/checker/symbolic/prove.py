@@ -28,6 +28,7 @@ from .houdini import houdini
 from .kinduct import k_induction
 from .lemmas import mine, reachable_states, show
 from .rename import Renamer
+from .family import closure
 from .strengthen import NotExact, sample_states, strengthen
 
 # The per-job protocol invariants the proofs are about (SEMANTICS.md section 14).
@@ -85,10 +86,13 @@ def prove(model: Model, targets: tuple[str, ...] = TARGETS, enc: Encoding | None
             if reachable is None:
                 reachable = {hash(st) for st in states}
         except OverflowError:  # too many to enumerate: mine from a sample (Houdini trusts none of it)
-            states = sample_states(model, states_limit)
-            source = f"a sample of {len(states):,} states"
+            sample = sample_states(model, states_limit)
+            states = closure(model, sample, cap=2 * states_limit)
+            source = f"a sample of {len(sample):,} states" + (
+                f" and its {len(states) - len(sample):,} images under renaming the copies of a thread"
+                if len(states) > len(sample) else "")
             if progress:
-                progress(f"more than {states_limit:,} states: lemmas mined from a sample of {len(states):,}")
+                progress(f"more than {states_limit:,} states: lemmas mined from {source}")
     if enc is None and mined:
         try:
             rep, enc, s, un, strengthening = _strengthened(model, props, states, timeout_ms, progress, only)
