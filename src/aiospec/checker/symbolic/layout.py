@@ -70,17 +70,22 @@ DOMAINS: dict[str, Callable[[Scenario], Bounds]] = {
 }
 
 # "int" locals: what each holds (variables.py's doc) bounds it
-INT_LOCALS: dict[str, Callable[[Scenario], Bounds]] = {
+INT_LOCALS: dict[str, Callable[[Scenario], Bounds | None]] = {
     "aiocb.USTATUS": lambda sc: (-1, _bytes(sc)),
     "actor.A": lambda sc: (-1, _entries(sc) + 1),  # current job or lio entry
     "actor.B": lambda sc: (-1, _entries(sc) + 1),  # saved successor, or nagain
-    "actor.C": lambda sc: (0, _entries(sc) + 1),  # cancelled / nerror
-    "actor.D": lambda sc: (0, _entries(sc) + 1),  # notcancelled / error
+    # cancelled / nerror and notcancelled / error: C ints that count.  No bound: that the cancel
+    # walk counts each job at most once is a fact of the walk (the jobs it has passed), which no
+    # lemma over one state can say, so a bound here is one induction cannot keep (race-n with
+    # three requests: a pre-state with cancelled = 4 steps to 5).  They get the frame's range.
+    "actor.C": lambda sc: None,
+    "actor.D": lambda sc: None,
     "actor.E": lambda sc: (0, (1 << _nj(sc)) - 1),  # in-progress mask
 }
 
 
-def bounds_of(var: Var, sc: Scenario) -> Bounds:
+def bounds_of(var: Var, sc: Scenario) -> Bounds | None:
+    """The range of ``var`` in ``sc``; None for a C int with no bound (the frame's whole range)."""
     key = f"{var.record}.{var.attr}"
     if var.domain == "int":
         if key not in INT_LOCALS:
@@ -114,17 +119,18 @@ class Layout:
         self.caps = [sc.lio_count + 1 if LIST_VARS[q].domain == "seq of lios" else nj + 1 for q in range(Q.width)]
         big = max(_bytes(sc), 1 << nj, 64)
         self.width = 16 if big < (1 << 14) else 32
+        whole = (-(1 << (self.width - 1)), (1 << (self.width - 1)) - 1)
         slots: list[Slot] = []
 
         def rec(comp: int, prefix: str, count: int, vars_: tuple[Var, ...]) -> None:
             for r in range(count):
                 for f, var in enumerate(vars_):
-                    lo, hi = bounds_of(var, sc)
+                    lo, hi = bounds_of(var, sc) or whole
                     slots.append(Slot(f"{prefix}[{r}].{var.attr}", comp, r, f, lo, hi))
 
         def flat(comp: int, prefix: str, vars_: tuple[Var, ...]) -> None:
             for f, var in enumerate(vars_):
-                lo, hi = bounds_of(var, sc)
+                lo, hi = bounds_of(var, sc) or whole
                 slots.append(Slot(f"{prefix}.{var.attr}", comp, -1, f, lo, hi))
 
         rec(S_JOBS, "job", nj, JOB_VARS)
