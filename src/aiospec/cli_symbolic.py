@@ -114,7 +114,8 @@ def bmc(scenario: str, depth: int, profile: str | None, prop_names: tuple[str, .
                    "prove less), instead of searching all the mined candidates.")
 @click.option("--states", "states_limit", type=click.IntRange(min=1), default=300_000, show_default=True,
               help="Mine lemmas from every reachable state up to this many; past it, from a sample of about this "
-                   "many (breadth-first plus random runs).  A sample never makes a proof wrong, only weaker.")
+                   "many (breadth-first plus random runs, with their renamings when a thread has copies, up to "
+                   "twice this many).  A sample never makes a proof wrong, only weaker.")
 @click.option("--k-max", "k_max", type=click.IntRange(min=1, max=20), default=3, show_default=True,
               help="A target the inductive lemmas do not prove (its counterexample to induction unreachable) "
                    "is tried by k-induction for k = 2 up to this (1: plain induction only).")

@@ -107,29 +107,22 @@ def _atoms(model: Model, lay: Layout, vals: np.ndarray, xs: list) -> tuple[list,
             cols.append(col == v)
             forms.append(xs[i] == int(v))
         if (slot.comp, slot.field) in BITSETS:  # one atom per flag: "has FINISHED", "lacks CANCELLING"
-            for b, bname in BITSETS[(slot.comp, slot.field)].items():
-                has = (col & b) != 0
-                if has.all() or not has.any():
-                    continue
-                for val, word in ((True, "has"), (False, "lacks")):
-                    atoms.append(Atom(f"{slot.name} {word} {bname}", ctl))
-                    cols.append(has if val else ~has)
-                    forms.append((xs[i] & b) != 0 if val else (xs[i] & b) == 0)
+            for _, text, c, f in _flag_atoms(slot, col, xs[i], skip_constant=True):
+                atoms.append(Atom(text, ctl))
+                cols.append(c)
+                forms.append(f)
     nj = len(model.sc.slots)
     for q in range(Q.width):
         if lay.caps[q] == 0:
             continue
         for j in range(nj if q != Q.LIOS else model.sc.lio_count):
-            hit, on = _on_list(lay, vals, xs, q, j)
-            if hit.all() or not hit.any():
+            member = _membership(lay, vals, xs, q, j)
+            if member[0][2].all() or not member[0][2].any():
                 continue
-            name = Q.vars[q].c_name
-            atoms.append(Atom(f"{j} on {name}", True))
-            cols.append(hit)
-            forms.append(on)
-            atoms.append(Atom(f"{j} not on {name}", True))
-            cols.append(~hit)
-            forms.append(z3.Not(on))
+            for _, text, c, f in member:
+                atoms.append(Atom(text, True))
+                cols.append(c)
+                forms.append(f)
     for text, col, form in _position_atoms(lay, vals, xs):
         atoms.append(Atom(text, True))
         cols.append(col)
@@ -210,20 +203,36 @@ def _job_facts(lay: Layout, vals: np.ndarray, xs: list, j: int) -> dict[tuple, t
         i = lay.index[(S_JOBS, j, sl.field)]
         c = vals[:, i]
         if (S_JOBS, sl.field) in BITSETS:
-            for b, bname in BITSETS[(S_JOBS, sl.field)].items():
-                has = (c & b) != 0
-                out[("has", sl.field, b)] = (f"{sl.name} has {bname}", has, (xs[i] & b) != 0)
-                out[("lacks", sl.field, b)] = (f"{sl.name} lacks {bname}", ~has, (xs[i] & b) == 0)
+            for key, text, col, f in _flag_atoms(sl, c, xs[i]):
+                out[(key[0], sl.field, key[1])] = (text, col, f)
         else:
             for v in range(sl.lo, min(sl.hi, sl.lo + 16) + 1):
                 out[("eq", sl.field, v)] = (f"{sl.name} == {show(sl, v)}", c == v, xs[i] == v)
     for q in range(Q.width):
         if lay.caps[q] == 0 or q == Q.LIOS:
             continue
-        hit, on = _on_list(lay, vals, xs, q, j)
-        out[("on", q)] = (f"{j} on {Q.vars[q].c_name}", hit, on)
-        out[("off", q)] = (f"{j} not on {Q.vars[q].c_name}", ~hit, z3.Not(on))
+        for key, text, col, f in _membership(lay, vals, xs, q, j):
+            out[(key, q)] = (text, col, f)
     return out
+
+
+def _flag_atoms(slot, col: np.ndarray, x, skip_constant: bool = False) -> list[tuple]:
+    """``has F`` and ``lacks F`` for each flag F of a bitset variable: (key, text, column, formula)."""
+    out = []
+    for b, bname in BITSETS[(slot.comp, slot.field)].items():
+        has = (col & b) != 0
+        if skip_constant and (has.all() or not has.any()):
+            continue
+        out.append((("has", b), f"{slot.name} has {bname}", has, (x & b) != 0))
+        out.append((("lacks", b), f"{slot.name} lacks {bname}", ~has, (x & b) == 0))
+    return out
+
+
+def _membership(lay: Layout, vals: np.ndarray, xs: list, q: int, j: int) -> list[tuple]:
+    """``j on q`` and ``j not on q``: (key, text, column, formula)."""
+    hit, on = _on_list(lay, vals, xs, q, j)
+    name = Q.vars[q].c_name
+    return [("on", f"{j} on {name}", hit, on), ("off", f"{j} not on {name}", ~hit, z3.Not(on))]
 
 
 def symmetric(model: Model, lay: Layout, vals: np.ndarray, xs: list) -> list[tuple[str, z3.BoolRef]]:
