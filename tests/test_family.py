@@ -88,3 +88,22 @@ def test_race_n_with_three_requests_proves_every_target():
     rep = prove(Model(load(RACE_N, {"T": 3})), states_limit=1_500_000)
     assert rep.mined_from == "the 1,215,526 reachable states"
     assert {r.prop: r.result for r in rep.results} == {t: "proved" for t in TARGETS}
+
+
+def test_prove_mines_from_a_sample_closed_under_renaming_the_copies(race, monkeypatch):
+    from aiospec.checker.symbolic import prove as P
+    from aiospec.checker.symbolic.strengthen import NotExact
+
+    seen = {}
+
+    def stop(model, props, states, *a, **k):
+        seen["states"] = states
+        raise NotExact("stopped by the test")
+
+    monkeypatch.setattr(P, "_strengthened", stop)
+    m = race[2]
+    rep = P.prove(m, states_limit=3_000)
+    assert rep.mined_from.startswith("a sample of ") and "images under renaming the copies" in rep.mined_from
+    states = seen["states"]
+    assert len(set(states)) == len(states) and set(states) <= set(reachable_states(m))
+    assert set(closure(m, states)) == set(states)  # nothing the sample saw of one copy is missing of the other
