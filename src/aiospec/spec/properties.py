@@ -176,13 +176,12 @@ def _d5(ctx, s):
 
 @prop("D6", "invariant", "on kaio_done implies FINISHED; on kaio_jobqueue and FINISHED implies CANCELLING", "14 D6")
 def _d6(ctx, s):
-    lists, jobs = s[S_LISTS], s[S_JOBS]
-    for j in lists[Q.DONE]:
-        if not jobs[j][J.FLAGS] & FINISHED:
+    lists = s[S_LISTS]
+    for j, job in ctx.jobs(s):  # per job, not per list entry: the encoder then focuses one job
+        f = job[J.FLAGS]
+        if j in lists[Q.DONE] and not f & FINISHED:
             return f"job {ctx.model.job_name(j)} on kaio_done is not FINISHED"
-    for j in lists[Q.JOBQ]:
-        f = jobs[j][J.FLAGS]
-        if f & FINISHED and not f & CANCELLING:
+        if j in lists[Q.JOBQ] and f & FINISHED and not f & CANCELLING:
             return f"FINISHED job {ctx.model.job_name(j)} on kaio_jobqueue without CANCELLING"
     return None
 
@@ -209,21 +208,19 @@ def _d8(ctx, s):
 def _d10(ctx, s):
     jobs, lists = s[S_JOBS], s[S_LISTS]
     nm = ctx.model.job_name
-    for j in lists[Q.AIOJOBS]:
-        if jobs[j][J.CANCEL_FN] != CancelFn.DAEMON and not jobs[j][J.FLAGS] & CANCELLING:
-            return f"job {nm(j)} on aio_jobs with cancel_fn {CancelFn(jobs[j][J.CANCEL_FN]).name}"
-    for j in lists[Q.SYNCQ]:
-        if jobs[j][J.CANCEL_FN] != CancelFn.SYNC or ctx.sc.slots[j].op != Op.LIO_SYNC or jobs[j][J.PENDING] <= 0:
-            return f"job {nm(j)} on kaio_syncqueue: cancel_fn {CancelFn(jobs[j][J.CANCEL_FN]).name}, pending {jobs[j][J.PENDING]}"
-    for j in lists[Q.SYNCREADY]:
-        if jobs[j][J.CANCEL_FN] != CancelFn.NULL:
+    for j, job in ctx.jobs(s):  # per job, not per list entry: the encoder then focuses one job
+        fn = job[J.CANCEL_FN]
+        if j in lists[Q.AIOJOBS] and fn != CancelFn.DAEMON and not job[J.FLAGS] & CANCELLING:
+            return f"job {nm(j)} on aio_jobs with cancel_fn {CancelFn(fn).name}"
+        if j in lists[Q.SYNCQ] and (fn != CancelFn.SYNC or ctx.sc.slots[j].op != Op.LIO_SYNC or job[J.PENDING] <= 0):
+            return f"job {nm(j)} on kaio_syncqueue: cancel_fn {CancelFn(fn).name}, pending {job[J.PENDING]}"
+        if j in lists[Q.SYNCREADY] and fn != CancelFn.NULL:
             return f"job {nm(j)} on kaio_syncready with a cancel function"
+        if job[J.BIO] in (1, 2) and fn:
+            return f"bio job {nm(j)} has a cancel function"
     for dm in s[S_DAEMONS]:
         if member(dm[DM.PC], ctx.running_pcs) and dm[DM.PC] != pc("D_RELEASE") and jobs[dm[DM.JOB]][J.CANCEL_FN]:
             return f"job {nm(dm[DM.JOB])} runs in a daemon with a cancel function"
-    for j, job in enumerate(jobs):
-        if job[J.BIO] in (1, 2) and job[J.CANCEL_FN]:
-            return f"bio job {nm(j)} has a cancel function"
     return None
 
 
