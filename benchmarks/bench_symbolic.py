@@ -4,6 +4,7 @@
     python benchmarks/bench_symbolic.py --scenarios lio-wait default --facts --no-prove --depth 8
     python benchmarks/bench_symbolic.py --prove-only --scenarios cancel-race lio-wait lio-signal
     python benchmarks/bench_symbolic.py --prove-only --shipped --scenarios lio-wait lio-signal default
+    python benchmarks/bench_symbolic.py --prove-only --scenarios docs/examples/race-n.toml --repeat T=3
 
 For each scenario: symbolic paths and guarded updates of the encoding and the time to build
 it; the cumulative BMC time at each depth up to ``--depth`` (with what it found); then
@@ -26,7 +27,7 @@ from aiospec.checker.symbolic.prove import prove  # noqa: E402
 from aiospec.checker.symbolic.strengthen import bmc_exact  # noqa: E402
 from aiospec.spec.model import Model  # noqa: E402
 from aiospec.spec.properties import PROPERTIES  # noqa: E402
-from aiospec.spec.scenario import load  # noqa: E402
+from aiospec.spec.scenario import ScenarioError, load  # noqa: E402
 
 
 def main() -> None:
@@ -40,27 +41,36 @@ def main() -> None:
     ap.add_argument("--shipped", action="store_true",
                     help="with --prove-only: start from the lemma file shipped with the scenario (as `aiospec prove` "
                          "does), and print the time of that check")
+    ap.add_argument("--repeat", action="append", default=[], metavar="THREAD=N",
+                    help="a family's size, as `aiospec prove --repeat` takes it")
     args = ap.parse_args()
+    try:
+        repeat = {k: int(v) for k, _, v in (r.partition("=") for r in args.repeat)} or None
+    except ValueError:
+        ap.error(f"--repeat takes THREAD=N, got {' '.join(args.repeat)}")
     props = [p for p in PROPERTIES if p.name not in NOT_BY_DEFAULT and p.kind != "reach"]
     for name in args.scenarios:
-        m = Model(load(name))
+        try:
+            m = Model(load(name, repeat))
+        except ScenarioError as e:
+            ap.error(str(e))
         if args.prove_only:
             text = lemmafile.shipped(name) if args.shipped else None
             if args.shipped and text is None:
-                print(f"\n== {name}: no lemma file ships with it")
+                print(f"\n== {m.sc.name}: no lemma file ships with it")
                 continue
             only = lemmafile.read(text, name) if text else None
             t1 = time.perf_counter()
             rep = prove(m, progress=lambda msg: print(f"  [{time.perf_counter() - t1:6.1f}s] {msg}", flush=True),
                         only=only)
-            print(f"\n== {name}: prove{' from the shipped lemma file' if only else ''}: {len(rep.lemmas):,} inductive "
+            print(f"\n== {m.sc.name}: prove{' from the shipped lemma file' if only else ''}: {len(rep.lemmas):,} inductive "
                   f"lemmas of {rep.candidates:,} candidates, {time.perf_counter() - t1:.1f} s in all")
             _table(rep)
             continue
         if args.facts:
             t0 = time.perf_counter()
             res = bmc_exact(m, args.depth, props)
-            print(f"\n== {name}: BMC to depth {args.depth} with facts: {res.facts} facts from {res.sampled:,} states, "
+            print(f"\n== {m.sc.name}: BMC to depth {args.depth} with facts: {res.facts} facts from {res.sampled:,} states, "
                   f"{res.rounds} round(s), {res.paths:,} paths, {res.updates:,} updates; encoded {res.encode_seconds:.1f} s, "
                   f"solved {res.solve_seconds:.1f} s, {time.perf_counter() - t0:.1f} s in all")
             for n, v in sorted(res.violations.items(), key=lambda kv: kv[1].depth):
@@ -69,7 +79,7 @@ def main() -> None:
                 print("  no property violated")
             continue
         enc = encode(m, props)
-        print(f"\n== {name}: {enc.paths:,} symbolic paths, {len(enc.steps):,} guarded updates, "
+        print(f"\n== {m.sc.name}: {enc.paths:,} symbolic paths, {len(enc.steps):,} guarded updates, "
               f"{len(enc.layout.slots)} state variables ({enc.layout.width}-bit), encoded in {enc.seconds:.1f} s")
         t0 = time.perf_counter()
         marks: list[str] = []
