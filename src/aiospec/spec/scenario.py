@@ -430,7 +430,8 @@ def load_text(text: str, source: str = "<string>", repeat: dict[str, int] | None
                     aiocb_index={n: i for i, n in enumerate(aiocbs)})
 
 
-def _aiocbs_of(call: Call) -> list[str]:
+def aiocbs_of(call: Call) -> list[str]:
+    """The aiocb names a call mentions, in order (its own, its lio entries', its suspend list's)."""
     return [a for a in [call.aiocb] + [e.aiocb for e in call.entries] + list(call.targets) if a is not None]
 
 
@@ -479,7 +480,7 @@ def _expand_repeats(raw_threads: list, raw_aiocbs: dict, may_fail: list, ld) -> 
                 raise ScenarioError(ld.source, ld.line_of(_c, 1), f"thread {_t + 1}: {msg}")
             call = parse_call(ctext, None, err)
             parsed.append(call)
-            for acb in _aiocbs_of(call):
+            for acb in aiocbs_of(call):
                 if acb not in names:
                     names.append(acb)
         base = th.get("name", f"T{ti + 1}")
@@ -491,7 +492,7 @@ def _expand_repeats(raw_threads: list, raw_aiocbs: dict, may_fail: list, ld) -> 
             copy["calls"] = [pat.sub(lambda m: ren[m.group(1)], c) if pat else c for c in calls]
             for before, ctext in zip(parsed, copy["calls"]):  # the rename touched aiocbs and nothing else
                 after = parse_call(ctext, None, lambda msg: None)
-                if _aiocbs_of(after) != [ren[a] for a in _aiocbs_of(before)] or \
+                if aiocbs_of(after) != [ren[a] for a in aiocbs_of(before)] or \
                         _without_aiocbs(after) != _without_aiocbs(before):
                     ld.fail(f"thread {ti + 1}: repeat cannot rename the aiocbs of {before.text!r}: an aiocb name is "
                             f"also a word of the call (an fd, an op); rename the aiocb", needle="repeat")

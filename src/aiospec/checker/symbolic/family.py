@@ -4,10 +4,11 @@ A scenario family (``repeat = n``) has n copies of one thread, each with its own
 job slots.  No step of the spec looks at a copy's index, so renaming the copies (their actor
 records, their job slots and aiocbs, and every local, list and bitmask that names a job) maps
 a reachable state to a reachable state, and a state of size n, with one more copy that has not
-started, is a reachable state of size n+1.  Mining uses both to propose candidates for the
-states a sample missed: what holds of copy 1 is proposed of copy 3 too, in the form "for every
-copy" that a parametric invariant takes.  Nothing here is trusted: a state moved wrongly can
-only make mining propose less, since Houdini checks every candidate on the real relation.
+started, is a reachable state of size n+1 (both tested).  ``prove`` uses the renaming
+(``closure``) on a sample before mining: what the sample saw of copy 1 is then said of copy 3
+too, in the form "for every copy" that a parametric invariant takes.  Nothing here is trusted:
+a state moved wrongly can only make mining propose less, since Houdini checks every candidate
+on the real relation.
 """
 
 from __future__ import annotations
@@ -16,19 +17,15 @@ import itertools
 from dataclasses import dataclass, replace
 
 from ...spec.model import Model
-from ...spec.scenario import Call, LioEntry, Scenario
+from ...spec.scenario import Call, LioEntry, Scenario, aiocbs_of
 from ...spec.state import S_ACTORS, S_AIOCBS, S_DAEMONS, S_GLOB, S_JOBS, S_KI, S_LIOS, S_LISTS, State
 from ...spec.variables import DM, G, J, Q, T
-
-
-def _aiocbs(call: Call) -> list[str]:
-    return [a for a in [call.aiocb] + [e.aiocb for e in call.entries] + list(call.targets) if a is not None]
 
 
 def _names(calls: tuple[Call, ...]) -> list[str]:
     out: list[str] = []
     for c in calls:
-        out += [a for a in _aiocbs(c) if a not in out]
+        out += [a for a in aiocbs_of(c) if a not in out]
     return out
 
 
@@ -44,7 +41,7 @@ def signature(sc: Scenario, t: int) -> tuple:
     shape = tuple((replace(c, text="", line=None, slots=(), lio=-1, aiocb=None,
                            entries=tuple(LioEntry(e.op, None) for e in c.entries),
                            targets=tuple(None for _ in c.targets)),
-                   tuple(at[a] for a in _aiocbs(c))) for c in calls)
+                   tuple(at[a] for a in aiocbs_of(c))) for c in calls)
     return shape, tuple(replace(sc.aiocbs[a], name="") for a in names)
 
 
