@@ -24,11 +24,11 @@ from ...spec.model import Model
 from ...spec.properties import PROPERTIES
 from .bmc import NOT_BY_DEFAULT, TYPE, Unroller
 from .encode import SPEC_ERROR, Encoding, encode
+from .family import closure
 from .houdini import houdini
 from .kinduct import k_induction
 from .lemmas import mine, reachable_states, show
 from .rename import Renamer
-from .family import closure
 from .strengthen import NotExact, sample_states, strengthen
 
 # The per-job protocol invariants the proofs are about (SEMANTICS.md section 14).
