@@ -435,6 +435,14 @@ def aiocbs_of(call: Call) -> list[str]:
     return [a for a in [call.aiocb] + [e.aiocb for e in call.entries] + list(call.targets) if a is not None]
 
 
+def program_aiocbs(calls) -> list[str]:
+    """The aiocbs a program uses, each once, in order of first use."""
+    out: list[str] = []
+    for c in calls:
+        out += [a for a in aiocbs_of(c) if a not in out]
+    return out
+
+
 def _without_aiocbs(call: Call) -> Call:
     """The call with its text and aiocb names blanked: what a rename must leave alone."""
     return _replace(call, text="", aiocb=None, entries=tuple(LioEntry(e.op, None) for e in call.entries),
@@ -473,16 +481,12 @@ def _expand_repeats(raw_threads: list, raw_aiocbs: dict, may_fail: list, ld) -> 
         calls = th.get("calls", [])
         if not isinstance(calls, list) or not all(isinstance(c, str) for c in calls):
             ld.fail(f"thread {ti + 1}: calls must be a list of strings", needle="calls")
-        names: list[str] = []
         parsed = []
         for ctext in calls:
             def err(msg, _t=ti, _c=ctext):
                 raise ScenarioError(ld.source, ld.line_of(_c, 1), f"thread {_t + 1}: {msg}")
-            call = parse_call(ctext, None, err)
-            parsed.append(call)
-            for acb in aiocbs_of(call):
-                if acb not in names:
-                    names.append(acb)
+            parsed.append(parse_call(ctext, None, err))
+        names = program_aiocbs(parsed)
         base = th.get("name", f"T{ti + 1}")
         for k in range(1, n + 1):
             ren = {a: f"{a}{k}" for a in names}

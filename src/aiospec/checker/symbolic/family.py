@@ -17,16 +17,9 @@ import itertools
 from dataclasses import dataclass, replace
 
 from ...spec.model import Model
-from ...spec.scenario import Call, LioEntry, Scenario, aiocbs_of
+from ...spec.scenario import LioEntry, Scenario, program_aiocbs, aiocbs_of
 from ...spec.state import S_ACTORS, S_AIOCBS, S_DAEMONS, S_GLOB, S_JOBS, S_KI, S_LIOS, S_LISTS, State
 from ...spec.variables import DM, G, J, Q, T
-
-
-def _names(calls: tuple[Call, ...]) -> list[str]:
-    out: list[str] = []
-    for c in calls:
-        out += [a for a in aiocbs_of(c) if a not in out]
-    return out
 
 
 def signature(sc: Scenario, t: int) -> tuple:
@@ -34,8 +27,8 @@ def signature(sc: Scenario, t: int) -> tuple:
     interchangeable threads (the copies of ``repeat``, or threads written alike by hand) when
     no other thread uses their aiocbs."""
     calls = sc.threads[t].calls
-    names = _names(calls)
-    if any(a in _names(th.calls) for u, th in enumerate(sc.threads) if u != t for a in names):
+    names = program_aiocbs(calls)
+    if any(a in program_aiocbs(th.calls) for u, th in enumerate(sc.threads) if u != t for a in names):
         return ("shares its aiocbs", t)  # renaming it would rename another thread's aiocb too
     at = {a: i for i, a in enumerate(names)}
     shape = tuple((replace(c, text="", line=None, slots=(), lio=-1, aiocb=None,
@@ -90,7 +83,7 @@ class Transport:
                     self.lios[call.lio] = ds.threads[tm.threads[t]].calls[c].lio
         self.aiocbs: dict[int, int] = {}
         for t, th in enumerate(ss.threads):
-            for a, b in zip(_names(th.calls), _names(ds.threads[tm.threads[t]].calls)):
+            for a, b in zip(program_aiocbs(th.calls), program_aiocbs(ds.threads[tm.threads[t]].calls)):
                 self.aiocbs[ss.aiocb_index[a]] = ds.aiocb_index[b]
         self.actors = {t: d for t, d in enumerate(tm.threads)}
         self.actors[len(ss.threads)] = len(ds.threads)  # the exiting thread
