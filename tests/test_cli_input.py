@@ -307,3 +307,31 @@ def test_repeat_option_rejects_bad_values_with_a_message(arg, needle):
     for cmd in ("check", "bmc", "prove"):
         r = run_cli(cmd, RACE_N_FILE, "--repeat", arg)
         assert r.returncode == 2 and needle in flat(r.stderr) and "Traceback" not in r.stderr, (cmd, r.stderr)
+
+
+def test_a_redirected_prove_reports_progress_on_stderr():
+    """An hour-long proof written to a log must not be silent: without a terminal, progress
+    goes to stderr as timestamped lines, and stdout keeps only the report."""
+    r = CliRunner().invoke(main, ["prove", "return-twice", "--prop", "A1"])
+    assert r.exit_code == 0, r.output
+    lines = [x for x in r.stderr.splitlines() if x.strip()]
+    assert lines and all(re.match(r"\[\s*\d+\.\ds\] proving on return-twice: ", x) for x in lines), lines
+    assert any("candidate lemmas" in x for x in lines) and any("encoded" in x for x in lines), lines
+    assert "proving on" not in r.stdout and "A1" in r.stdout
+
+
+def test_progress_lines_are_one_per_phase_at_most_one_every_thirty_seconds(monkeypatch, capsys):
+    from aiospec import cli_progress
+
+    clock = iter([0.0, 1.0, 2.0, 3.0, 40.0, 41.0])
+    monkeypatch.setattr(cli_progress.time, "monotonic", lambda: next(clock))
+    with cli_progress.reporter("proving on x") as say:  # t0 = 0
+        say("round 1: encoded 10 paths")    # t=1: first of its phase
+        say("round 1: encoded 20 paths")    # t=2: same phase, too soon
+        say("round 1: Houdini pass 1, step 3/9")  # t=3: a new phase
+        say("round 1: Houdini pass 2, step 4/9")  # t=40: same phase, 37 s later
+        say("round 1: Houdini pass 2, step 5/9")  # t=41: too soon
+    got = capsys.readouterr().err.splitlines()
+    assert got == ["[    1.0s] proving on x: round 1: encoded 10 paths",
+                   "[    3.0s] proving on x: round 1: Houdini pass 1, step 3/9",
+                   "[   40.0s] proving on x: round 1: Houdini pass 2, step 4/9"]

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import sys
 import time
+from contextlib import nullcontext
 from pathlib import Path
 
 import click
@@ -15,6 +16,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from .cli_options import repeat_option
+from .cli_progress import reporter
 from .spec.scenario import DEFAULT_SCENARIO, ScenarioError, builtin_names, load
 
 out = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 140)
@@ -69,21 +71,14 @@ def check(scenario: str, max_states: int | None, profile: str | None, trace_out:
     sc = _load(scenario, profile, repeat)
     model = Model(sc)
     t0 = time.perf_counter()
-    status = err.status(f"exploring {sc.name} ...") if progress and err.is_terminal else None
+    with reporter(f"exploring {sc.name}") if progress else nullcontext(None) as say:
+        def tick(n: int, t: int, d: int) -> None:
+            if say is not None:
+                el = time.perf_counter() - t0
+                say(f"{n:,} states, {t:,} transitions, depth {d}, {n / max(el, 1e-9):,.0f} states/s")
 
-    def tick(n: int, t: int, d: int) -> None:
-        if status is not None:
-            el = time.perf_counter() - t0
-            status.update(f"exploring {sc.name}: {n:,} states, {t:,} transitions, depth {d}, {n / max(el, 1e-9):,.0f} states/s")
-
-    if status is not None:
-        status.start()
-    try:
         ex = Explorer(model, max_states=max_states, progress=tick)
         res = ex.run()
-    finally:
-        if status is not None:
-            status.stop()
     out.print(f"[bold]aiospec check {escape(sc.name)}[/] ({sc.profile} profile, {len(sc.threads)} threads, "
               f"{sc.daemons} daemons)")
     if sc.description:

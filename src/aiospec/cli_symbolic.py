@@ -11,6 +11,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from .cli_options import repeat_option
+from .cli_progress import reporter
 
 
 def _props(names: tuple[str, ...]):
@@ -63,10 +64,7 @@ def bmc(scenario: str, depth: int, profile: str | None, prop_names: tuple[str, .
     t0 = time.perf_counter()
     with applied(mu):
         model = model_for(sc, mu)
-        with err.status(f"encoding {sc.name} ...") if err.is_terminal else _null() as status:
-            def say(msg: str) -> None:
-                if status is not None and hasattr(status, "update"):
-                    status.update(escape(msg))
+        with reporter(f"encoding {sc.name}") as say:
             if facts:
                 ps = props or [p for p in PROPERTIES if p.name not in NOT_BY_DEFAULT]
                 try:
@@ -151,8 +149,7 @@ def prove(scenario: str, profile: str | None, prop_names: tuple[str, ...], mutan
     mu = MUTANTS.get(mutant) if mutant else None
     with applied(mu):
         model = model_for(sc, mu)
-        with err.status(f"proving on {sc.name} ...") if err.is_terminal else _null() as status:
-            say = (lambda m: status.update(f"proving on {sc.name}: {m}")) if err.is_terminal else None
+        with reporter(f"proving on {sc.name}") as say:
             rep = run_prove(model, targets, progress=say, states_limit=states_limit, k_max=k_max,
                             only=only)  # it explores the scenario itself
             if lemmas_in is None and only is not None and rep.dropped:
@@ -199,11 +196,3 @@ def prove(scenario: str, profile: str | None, prop_names: tuple[str, ...], mutan
         if r.cti:
             out.print(f"\n{r.prop}: {r.detail}\n{r.cti}", markup=False, highlight=False)
     sys.exit(1 if failed else 0)
-
-
-class _null:
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *a):
-        return False
