@@ -632,6 +632,30 @@ def test_a_property_the_encoding_leaves_out_is_never_reported_proved():
     assert {r.prop: r.result for r in rep.results} == {"D9": "not encoded", "A1": "proved"}
 
 
+def test_prove_encodes_the_invariants_and_its_targets_only(monkeypatch):
+    """Step, event and end properties that are not targets cost encoding time and prove nothing,
+    so prove leaves them out; the spec's invariants stay in (they are Houdini candidates), and a
+    step property asked for by name is encoded and judged: P-RETURN, the finding of cancel-race,
+    is not inductive from a reachable pre-state."""
+    from aiospec.checker.symbolic import prove as prove_mod
+    from aiospec.spec.properties import PROPERTIES
+
+    seen: list[frozenset[str]] = []
+    real = prove_mod.strengthen
+
+    def spy(model, props, **kw):
+        seen.append(frozenset(p.name for p in props))
+        return real(model, props, **kw)
+
+    monkeypatch.setattr(prove_mod, "strengthen", spy)
+    rep = prove(Model(load("cancel-race")), targets=("A1", "P-RETURN"))
+    invariants = {p.name for p in PROPERTIES if p.kind == "invariant"}
+    assert seen == [frozenset(invariants | {"A1", "P-RETURN"})]
+    got = {r.prop: r for r in rep.results}
+    assert got["A1"].result == "proved"
+    assert got["P-RETURN"].result == "not inductive" and "IS reachable" in got["P-RETURN"].detail
+
+
 def test_locks_is_proved_on_the_faithful_spec_and_broken_by_the_unlocked_free(monkeypatch):
     """LOCKS reads the lock each label holds: it is checked on every path of every step.  The
     mutant that decrements kaio_count after dropping kaio_mtx breaks it, from a reachable
