@@ -117,8 +117,12 @@ class Ctx:
 
 
 def _freeing(ctx: Ctx, s, j: int) -> bool:
-    """Job j is between aio_free_entry's bookkeeping and its free."""
-    return any(member(act[T.PC], ctx.free_tail_pcs) and act[T.A] == j for act in s[S_ACTORS])
+    """Job j is between aio_free_entry's bookkeeping and its free.  One condition over every
+    actor (``|``, ``&``) rather than ``any``/``and``, which the z3 encoder would fork on per actor."""
+    hit = False
+    for act in s[S_ACTORS]:
+        hit = (member(act[T.PC], ctx.free_tail_pcs) & (act[T.A] == j)) | hit
+    return hit
 
 
 def _lio_extra(ctx: Ctx, s, lj: int) -> int:
