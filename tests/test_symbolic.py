@@ -377,34 +377,6 @@ def test_houdini_asks_each_half_when_the_solver_cannot_answer(cancel_race, monke
     assert nothing == [] and dropped[-1].startswith("(solver gave unknown")
 
 
-def test_houdini_gives_a_question_about_several_moves_a_shorter_limit(cancel_race, monkeypatch):
-    """A hard question about many moves is split after SPLIT_AFTER_MS instead of after the whole
-    limit; a single move, which cannot be split, keeps the whole limit."""
-    from aiospec.checker.symbolic import houdini as H
-    from aiospec.checker.symbolic.bmc import Unroller
-
-    m, _res, _ex, plain = cancel_race
-    limits: dict[tuple[int, int], int | None] = {}
-    real = H._new_solver
-
-    def spy(ctx, ms, lo, hi):  # no answer about two moves or more: the splits reach single moves
-        limits[lo, hi] = ms
-        return _NoAnswerOnWideQuestions(real(ctx, ms, lo, hi), lo, hi, [], limit=1)
-
-    monkeypatch.setattr(H, "_new_solver", spy)
-    un = Unroller(plain)
-    step = un.step()
-    x0, x1 = un.frames[0], un.frames[1]
-    cands = [(TYPE, plain.layout.type_ok(x0), plain.layout.type_ok(x1))]
-    for timeout in (120_000, 5_000, None):
-        limits.clear()
-        H.houdini(z3.SolverFor("QF_BV"), un.init_values(m), un, step, cands, [], timeout_ms=timeout)
-        wide = {ms for (lo, hi), ms in limits.items() if hi > lo}
-        single = {ms for (lo, hi), ms in limits.items() if hi == lo}
-        assert wide == {min(timeout or H.SPLIT_AFTER_MS, H.SPLIT_AFTER_MS)}
-        assert single == {timeout}
-
-
 def test_prove_by_default_encodes_assuming_the_reachable_values_and_proves_every_target(cancel_race):
     """The default route: the encoding assumes the reachable value sets (strengthen), which is
     only sound because each assumed fact is itself among the inductive survivors."""

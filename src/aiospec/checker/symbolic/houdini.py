@@ -12,9 +12,7 @@ once made the solver weigh every step's updates through the selector's if-then-e
 chains; on ``lio-wait`` the split questions took Houdini from 71 s to 51 s.  Each (actor,
 option) has a solver of its own, holding only its paths.  When the solver cannot answer a
 question in time, the question is asked again about each half of its paths, down to single
-paths, before Houdini gives up (an unanswered question proves nothing and drops nothing); a
-question about several paths gets a shorter limit than one about a single path, so a hard
-step is split early instead of after the whole limit.
+paths, before Houdini gives up (an unanswered question proves nothing and drops nothing).
 """
 
 from __future__ import annotations
@@ -94,7 +92,7 @@ def houdini(s: z3.Solver, init: list[int], un, step: z3.BoolRef, cands: list[Can
         """The question's own solver: only the moves lo..hi, and only the post-state literals
         it is asked about (literals, so that each question is one check under assumptions)."""
         if (lo, hi) not in solvers:
-            g = _new_solver(s.ctx, timeout_ms if lo == hi else _split_after(timeout_ms), lo, hi)
+            g = _new_solver(s.ctx, timeout_ms, lo, hi)
             g.add(un.group_step(lo, hi)[0], *assume_pre)
             g.add(*[post[i] == cands[i][2] for i in asked])
             solvers[lo, hi] = g
@@ -150,16 +148,6 @@ def houdini(s: z3.Solver, init: list[int], un, step: z3.BoolRef, cands: list[Can
     for c in out:  # what survived holds in every state from here on
         s.add(c[1])
     return out, True
-
-
-# A question about several moves that takes longer than this is split at once: its halves are
-# usually far easier (race-n with five requests: seven questions about the cancel walk's moves
-# ran into the full 120 s limit, each before being split).  A single move gets the full limit.
-SPLIT_AFTER_MS = 20_000
-
-
-def _split_after(timeout_ms: int | None) -> int:
-    return SPLIT_AFTER_MS if timeout_ms is None else min(timeout_ms, SPLIT_AFTER_MS)
 
 
 def _new_solver(ctx: z3.Context, timeout_ms: int | None, lo: int, hi: int) -> z3.Solver:
