@@ -321,11 +321,13 @@ def test_a_redirected_prove_reports_progress_on_stderr():
 
 
 def test_progress_lines_are_one_per_phase_at_most_one_every_thirty_seconds(monkeypatch, capsys):
+    from rich.console import Console
+
     from aiospec import cli_progress
 
     clock = iter([0.0, 1.0, 2.0, 3.0, 40.0, 41.0])
     monkeypatch.setattr(cli_progress.time, "monotonic", lambda: next(clock))
-    with cli_progress.reporter("proving on x") as say:  # t0 = 0
+    with cli_progress.reporter(Console(stderr=True), "proving on x") as say:  # t0 = 0
         say("round 1: encoded 10 paths")    # t=1: first of its phase
         say("round 1: encoded 20 paths")    # t=2: same phase, too soon
         say("round 1: Houdini pass 1, step 3/9")  # t=3: a new phase

@@ -71,7 +71,7 @@ def check(scenario: str, max_states: int | None, profile: str | None, trace_out:
     sc = _load(scenario, profile, repeat)
     model = Model(sc)
     t0 = time.perf_counter()
-    with reporter(f"exploring {sc.name}") if progress else nullcontext(None) as say:
+    with reporter(err, f"exploring {sc.name}") if progress else nullcontext(None) as say:
         def tick(n: int, t: int, d: int) -> None:
             if say is not None:
                 el = time.perf_counter() - t0

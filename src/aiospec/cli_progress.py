@@ -10,16 +10,16 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
+from rich.console import Console
 from rich.markup import escape
 
 
 @contextmanager
-def reporter(what: str, every: float = 30.0) -> Iterator[Callable[[str], None]]:
+def reporter(err: Console, what: str, every: float = 30.0) -> Iterator[Callable[[str], None]]:
     """A ``say(message)`` for ``what``: on a terminal it updates one status line; otherwise (a log
     file, CI) it prints a timestamped line on stderr, one per phase and at most one every
-    ``every`` seconds within a phase (messages of one phase differ only in their numbers)."""
-    from .cli import err
-
+    ``every`` seconds within a phase (messages of one phase differ only in their numbers).
+    ``err`` is the stderr console: whether it is a terminal decides which."""
     if err.is_terminal:
         with err.status(f"{what} ...") as status:
             yield lambda msg: status.update(escape(f"{what}: {msg}"))

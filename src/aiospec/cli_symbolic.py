@@ -64,7 +64,7 @@ def bmc(scenario: str, depth: int, profile: str | None, prop_names: tuple[str, .
     t0 = time.perf_counter()
     with applied(mu):
         model = model_for(sc, mu)
-        with reporter(f"encoding {sc.name}") as say:
+        with reporter(err, f"encoding {sc.name}") as say:
             if facts:
                 ps = props or [p for p in PROPERTIES if p.name not in NOT_BY_DEFAULT]
                 try:
@@ -149,7 +149,7 @@ def prove(scenario: str, profile: str | None, prop_names: tuple[str, ...], mutan
     mu = MUTANTS.get(mutant) if mutant else None
     with applied(mu):
         model = model_for(sc, mu)
-        with reporter(f"proving on {sc.name}") as say:
+        with reporter(err, f"proving on {sc.name}") as say:
             rep = run_prove(model, targets, progress=say, states_limit=states_limit, k_max=k_max,
                             only=only)  # it explores the scenario itself
             if lemmas_in is None and only is not None and rep.dropped:
