@@ -320,6 +320,15 @@ def test_a_redirected_prove_reports_progress_on_stderr():
     assert "proving on" not in r.stdout and "A1" in r.stdout
 
 
+@pytest.mark.parametrize("cmd", [["prove", "return-twice", "--prop", "A1"], ["bmc", "return-twice", "--depth", "2"],
+                                 ["check", "return-twice", "--no-traces"]])
+def test_no_progress_silences_stderr_and_keeps_the_report(cmd):
+    """Every long command takes --no-progress: nothing on stderr, the same report on stdout."""
+    r = CliRunner().invoke(main, [*cmd, "--no-progress"])
+    assert r.exit_code == 0, r.output
+    assert r.stderr == "" and r.stdout.startswith(f"aiospec {cmd[0]} return-twice"), (r.stderr, r.stdout[:200])
+
+
 def test_progress_lines_are_one_per_phase_at_most_one_every_thirty_seconds(monkeypatch, capsys):
     from rich.console import Console
 

@@ -8,14 +8,13 @@ from __future__ import annotations
 import json
 import sys
 import time
-from contextlib import nullcontext
 from pathlib import Path
 
 import click
 from rich.console import Console
 from rich.markup import escape
 
-from .cli_options import repeat_option
+from .cli_options import progress_option, repeat_option
 from .cli_progress import reporter
 from .spec.scenario import DEFAULT_SCENARIO, ScenarioError, builtin_names, load
 
@@ -57,7 +56,7 @@ def main() -> None:
 @click.option("--traces/--no-traces", default=True, help="Print the counterexamples.")
 @click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write the verdicts and figures as JSON.")
-@click.option("--progress/--no-progress", default=True, help="Show progress on stderr.")
+@progress_option
 @repeat_option
 def check(scenario: str, max_states: int | None, profile: str | None, trace_out: Path | None, traces: bool,
           json_out: Path | None, progress: bool, repeat: dict[str, int]) -> None:
@@ -71,11 +70,10 @@ def check(scenario: str, max_states: int | None, profile: str | None, trace_out:
     sc = _load(scenario, profile, repeat)
     model = Model(sc)
     t0 = time.perf_counter()
-    with reporter(err, f"exploring {sc.name}") if progress else nullcontext(None) as say:
+    with reporter(err, f"exploring {sc.name}", enabled=progress) as say:
         def tick(n: int, t: int, d: int) -> None:
-            if say is not None:
-                el = time.perf_counter() - t0
-                say(f"{n:,} states, {t:,} transitions, depth {d}, {n / max(el, 1e-9):,.0f} states/s")
+            el = time.perf_counter() - t0
+            say(f"{n:,} states, {t:,} transitions, depth {d}, {n / max(el, 1e-9):,.0f} states/s")
 
         ex = Explorer(model, max_states=max_states, progress=tick)
         res = ex.run()

@@ -20,3 +20,8 @@ repeat_option = click.option(
     "--repeat", "repeat", multiple=True, callback=_repeats, metavar="THREAD=N",
     help="Check a family at this size: N copies of THREAD, each with its own aiocbs (what `repeat = N` on the "
          "thread in the file does).  Repeatable.")
+
+
+progress_option = click.option(
+    "--progress/--no-progress", default=True,
+    help="Show progress on stderr (a status line on a terminal, timestamped lines otherwise).")

@@ -15,11 +15,15 @@ from rich.markup import escape
 
 
 @contextmanager
-def reporter(err: Console, what: str, every: float = 30.0) -> Iterator[Callable[[str], None]]:
+def reporter(err: Console, what: str, every: float = 30.0, enabled: bool = True) -> Iterator[Callable[[str], None]]:
     """A ``say(message)`` for ``what``: on a terminal it updates one status line; otherwise (a log
     file, CI) it prints a timestamped line on stderr, one per phase and at most one every
     ``every`` seconds within a phase (messages of one phase differ only in their numbers).
-    ``err`` is the stderr console: whether it is a terminal decides which."""
+    ``err`` is the stderr console: whether it is a terminal decides which.  ``enabled=False``
+    (``--no-progress``) gives a ``say`` that prints nothing."""
+    if not enabled:
+        yield lambda msg: None
+        return
     if err.is_terminal:
         with err.status(f"{what} ...") as status:
             yield lambda msg: status.update(escape(f"{what}: {msg}"))

@@ -10,7 +10,7 @@ import click
 from rich.markup import escape
 from rich.table import Table
 
-from .cli_options import repeat_option
+from .cli_options import progress_option, repeat_option
 from .cli_progress import reporter
 
 
@@ -42,9 +42,10 @@ def _props(names: tuple[str, ...]):
                    "one is added to the sample and the search starts over, so the verdict stays exact.")
 @click.option("--sample", type=click.IntRange(min=1), default=50_000, show_default=True,
               help="With --facts: breadth-first states to sample (plus 2,000 random runs).")
+@progress_option
 @repeat_option
 def bmc(scenario: str, depth: int, profile: str | None, prop_names: tuple[str, ...], mutant: str | None,
-        trace_out: Path | None, facts: bool, sample: int, repeat: dict[str, int]) -> None:
+        trace_out: Path | None, facts: bool, sample: int, progress: bool, repeat: dict[str, int]) -> None:
     """Bounded model checking with z3: any property violated within DEPTH steps of SCENARIO."""
     from .checker.mutants import MUTANTS, applied, model_for
     from .checker.symbolic.bmc import NOT_BY_DEFAULT
@@ -64,7 +65,7 @@ def bmc(scenario: str, depth: int, profile: str | None, prop_names: tuple[str, .
     t0 = time.perf_counter()
     with applied(mu):
         model = model_for(sc, mu)
-        with reporter(err, f"encoding {sc.name}") as say:
+        with reporter(err, f"encoding {sc.name}", enabled=progress) as say:
             if facts:
                 ps = props or [p for p in PROPERTIES if p.name not in NOT_BY_DEFAULT]
                 try:
@@ -119,10 +120,11 @@ def bmc(scenario: str, depth: int, profile: str | None, prop_names: tuple[str, .
                    "is tried by k-induction for k = 2 up to this (1: plain induction only).")
 @click.option("--search", is_flag=True, help="Search all the mined candidates even when a lemma file ships with "
               "the built-in scenario (by default the shipped file is checked, and the search runs only if it is stale).")
+@progress_option
 @repeat_option
 def prove(scenario: str, profile: str | None, prop_names: tuple[str, ...], mutant: str | None, bound: int,
           lemmas_out: Path | None, lemmas_in: Path | None, states_limit: int, k_max: int, search: bool,
-          repeat: dict[str, int]) -> None:
+          progress: bool, repeat: dict[str, int]) -> None:
     """Prove properties of SCENARIO for every depth, by induction with z3 (Houdini strengthening)."""
     from .checker.mutants import MUTANTS, applied, model_for
     from .checker.symbolic import lemmafile
@@ -149,7 +151,7 @@ def prove(scenario: str, profile: str | None, prop_names: tuple[str, ...], mutan
     mu = MUTANTS.get(mutant) if mutant else None
     with applied(mu):
         model = model_for(sc, mu)
-        with reporter(err, f"proving on {sc.name}") as say:
+        with reporter(err, f"proving on {sc.name}", enabled=progress) as say:
             rep = run_prove(model, targets, progress=say, states_limit=states_limit, k_max=k_max,
                             only=only)  # it explores the scenario itself
             if lemmas_in is None and only is not None and rep.dropped:
