@@ -18,12 +18,15 @@ paths, before Houdini gives up (an unanswered question proves nothing and drops 
 from __future__ import annotations
 
 import time
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 import z3
 from z3 import z3core
 
 from .rename import Renamer
+
+if TYPE_CHECKING:
+    from .concrete import Amplifier
 
 Candidate = tuple  # (name, formula over frame 0, the same over frame 1)
 
@@ -54,7 +57,8 @@ def constants(f: z3.ExprRef, memo: dict[int, frozenset[int]]) -> frozenset[int]:
 def houdini(s: z3.Solver, init: list[int], un, step: z3.BoolRef, cands: list[Candidate],
             dropped: list[str], protect: frozenset[str] = frozenset(),
             progress: Callable[[str], None] | None = None,
-            timeout_ms: int | None = None) -> tuple[list[Candidate], bool]:
+            timeout_ms: int | None = None,
+            explicit: Callable[[list[z3.BoolRef]], "Amplifier"] | None = None) -> tuple[list[Candidate], bool]:
     """The largest inductive subset of ``cands``: those true initially and kept by every step
     from a state satisfying all of them.
 
@@ -66,7 +70,10 @@ def houdini(s: z3.Solver, init: list[int], un, step: z3.BoolRef, cands: list[Can
     survivor), so one call finds every protected candidate that breaks, not just the first.
     The second result then says False: the survivors are not yet shown inductive on the real
     relation, and the caller must encode again without the broken ones and call again.
-    ``progress`` hears about the search every few seconds."""
+    A question that said "unsat" is not asked again until the survivors change (the last pass
+    asks only the steps before the last drop).  ``progress`` hears about the search every few seconds.  ``explicit`` (given the candidates'
+    frame-0 formulas) makes an ``Amplifier``: each pre-state the solver finds is then also
+    stepped explicitly, and every candidate a real step breaks from it is dropped at once."""
     x0 = un.frames[0]
     keep = []
     at_init = Renamer([(x, z3.BitVecVal(v, x.size())) for x, v in zip(x0, init)])
@@ -99,8 +106,11 @@ def houdini(s: z3.Solver, init: list[int], un, step: z3.BoolRef, cands: list[Can
         return solvers[lo, hi]
 
     fast = _Fast(s, post)
+    amp = explicit([c[1] for c in cands]) if explicit is not None else None
     n = 0
     npass = 0
+    version = 0  # how many times the survivors changed
+    settled: dict[tuple[int, int], int] = {}  # moves lo..hi: the version its last "unsat" was for
     said = time.perf_counter()
     changed = True
     while changed and alive:  # passes over the steps until one breaks nothing
@@ -113,9 +123,10 @@ def houdini(s: z3.Solver, init: list[int], un, step: z3.BoolRef, cands: list[Can
                 if progress and time.perf_counter() - said > 5:
                     said = time.perf_counter()
                     progress(f"Houdini pass {npass}, step {q + 1}/{len(questions.todo)}: "
-                             f"{len(cands) - len(alive):,} of {len(cands):,} candidates dropped ({n:,} questions)")
+                             f"{len(cands) - len(alive):,} of {len(cands):,} candidates dropped ({n:,} questions"
+                             + (f", {amp.dropped:,} by explicit steps" if amp is not None else "") + ")")
                 hit = [i for i in asked if i in alive]
-                if not hit:
+                if not hit or settled.get((lo, hi)) == version:  # nothing changed since it said unsat
                     break
                 n += 1
                 g = solver_for(lo, hi, asked)
@@ -123,6 +134,7 @@ def houdini(s: z3.Solver, init: list[int], un, step: z3.BoolRef, cands: list[Can
                 g.add(z3.Implies(goal, fast.any_false(hit)))
                 r = g.check(goal, *[pre[i] for i in alive | pinned])
                 if r == z3.unsat:
+                    settled[lo, hi] = version
                     break
                 if r != z3.sat:
                     if hi > lo:  # too hard at once: ask about each half of the moves instead
@@ -135,13 +147,20 @@ def houdini(s: z3.Solver, init: list[int], un, step: z3.BoolRef, cands: list[Can
                     dropped.append(f"(solver gave {r}: nothing further is proved)")
                     alive = set()
                     break
-                broken = fast.false_in(g.model(), hit)
+                m = g.model()
+                broken = fast.false_in(m, hit)
+                if amp is not None:
+                    broken |= amp.broken(m, sorted(alive - broken))
                 dropped.extend(cands[i][0] for i in sorted(broken))
                 alive -= broken
                 pinned |= {i for i in broken if cands[i][0] in protect}
                 changed = True
+                version += 1
             q += 1
     solvers.clear()
+    if progress:
+        progress(f"Houdini asked {n:,} questions in {npass} passes"
+                 + (f"; {amp.dropped:,} candidates dropped by explicit steps" if amp is not None else ""))
     out = [cands[i] for i in sorted(alive)]
     if pinned:
         return out, False

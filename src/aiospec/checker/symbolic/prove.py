@@ -23,6 +23,7 @@ import z3
 from ...spec.model import Model
 from ...spec.properties import PROPERTIES
 from .bmc import NOT_BY_DEFAULT, TYPE, Unroller
+from .concrete import amplifier_for
 from .encode import SPEC_ERROR, Encoding, encode
 from .family import closure
 from .houdini import houdini
@@ -146,7 +147,8 @@ def _on_encoding(model: Model, enc: Encoding, states: list, timeout_ms: int,
     rep.candidates = len(cands)
     s = z3.SolverFor("QF_BV")
     s.set("timeout", timeout_ms)
-    cands, _ = houdini(s, un.init_values(model), un, step, cands, rep.dropped, timeout_ms=timeout_ms)
+    cands, _ = houdini(s, un.init_values(model), un, step, cands, rep.dropped, timeout_ms=timeout_ms,
+                       explicit=amplifier_for(model, enc.layout, x0))
     rep.lemmas = [c[0] for c in cands]
     return rep, enc, s, un, [c[1] for c in cands]
 
