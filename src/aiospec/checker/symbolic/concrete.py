@@ -12,12 +12,32 @@ does not know makes just the formulas above it *unknown* (never reported false).
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable, Container, Iterator
+from typing import Any
 
 import numpy as np
 import z3
 
 _MAX_WIDTH = 62  # bit-vectors up to this width fit an int64 with room for a carry
+
+
+def postorder(root: z3.ExprRef, done: Container[int]) -> Iterator[tuple[z3.ExprRef, list[z3.ExprRef]]]:
+    """The subterms of ``root`` whose ids are not in ``done``, each after its children, with its
+    children: a walk of the shared DAG, not of the tree.  The caller records each one it is
+    given in ``done`` (a set, or the memo it fills), which may be shared across calls."""
+    todo = [root]
+    while todo:
+        e = todo[-1]
+        if e.get_id() in done:
+            todo.pop()
+            continue
+        kids = e.children()
+        waiting = [c for c in kids if c.get_id() not in done]
+        if waiting:
+            todo.extend(waiting)
+            continue
+        todo.pop()
+        yield e, kids
 
 
 class Evaluator:
@@ -35,19 +55,8 @@ class Evaluator:
         self.roots = [f.get_id() for f in formulas]
 
     def _compile(self, root: z3.ExprRef, done: set[int]) -> None:
-        todo = [root]
-        while todo:
-            e = todo[-1]
+        for e, kids in postorder(root, done):
             k = e.get_id()
-            if k in done:
-                todo.pop()
-                continue
-            kids = e.children()
-            waiting = [c for c in kids if c.get_id() not in done]
-            if waiting:
-                todo.extend(waiting)
-                continue
-            todo.pop()
             done.add(k)
             if z3.is_bv(e):
                 self.width[k] = e.size()

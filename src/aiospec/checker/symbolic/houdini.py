@@ -18,15 +18,13 @@ paths, before Houdini gives up (an unanswered question proves nothing and drops 
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Callable
+from typing import Callable
 
 import z3
 from z3 import z3core
 
+from .concrete import Amplifier, postorder
 from .rename import Renamer
-
-if TYPE_CHECKING:
-    from .concrete import Amplifier
 
 Candidate = tuple  # (name, formula over frame 0, the same over frame 1)
 
@@ -34,23 +32,11 @@ Candidate = tuple  # (name, formula over frame 0, the same over frame 1)
 def constants(f: z3.ExprRef, memo: dict[int, frozenset[int]]) -> frozenset[int]:
     """The ids of the uninterpreted constants in ``f`` (``memo`` is shared across calls,
     so the subterms formulas share are walked once)."""
-    todo = [f]
-    while todo:
-        e = todo[-1]
-        k = e.get_id()
-        if k in memo:
-            todo.pop()
-            continue
-        kids = e.children()
-        waiting = [c for c in kids if c.get_id() not in memo]
-        if waiting:
-            todo.extend(waiting)
-            continue
-        todo.pop()
+    for e, kids in postorder(f, memo):
         if not kids and z3.is_const(e) and e.decl().kind() == z3.Z3_OP_UNINTERPRETED:
-            memo[k] = frozenset((k,))
+            memo[e.get_id()] = frozenset((e.get_id(),))
         else:
-            memo[k] = frozenset().union(*(memo[c.get_id()] for c in kids))
+            memo[e.get_id()] = frozenset().union(*(memo[c.get_id()] for c in kids))
     return memo[f.get_id()]
 
 
@@ -58,7 +44,7 @@ def houdini(s: z3.Solver, init: list[int], un, step: z3.BoolRef, cands: list[Can
             dropped: list[str], protect: frozenset[str] = frozenset(),
             progress: Callable[[str], None] | None = None,
             timeout_ms: int | None = None,
-            explicit: Callable[[list[z3.BoolRef]], "Amplifier"] | None = None) -> tuple[list[Candidate], bool]:
+            explicit: Callable[[list[z3.BoolRef]], Amplifier] | None = None) -> tuple[list[Candidate], bool]:
     """The largest inductive subset of ``cands``: those true initially and kept by every step
     from a state satisfying all of them.
 
