@@ -136,6 +136,9 @@ def test_amplifier_steps_the_renamed_pre_states_too(race2):
     # out: k stays; j itself is broken from s1, by copy 0's second step
     j = _is(x0[pc[0]], p1)
     assert Amplifier(m, lay, x0, [k, j], swap).broken(mdl, [0, 1]) == {1}
+    # a survivor it cannot evaluate (an operator it does not know): the renamed state is not used
+    u = z3.UDiv(x0[pc[0]], x0[pc[0]]) == 1
+    assert Amplifier(m, lay, x0, [k, u], swap).broken(mdl, [0, 1]) == set()
 
 
 TWO_WRITERS = """

@@ -53,6 +53,7 @@ class Evaluator:
         for f in formulas:
             self._compile(f, done)
         self.roots = [f.get_id() for f in formulas]
+        self.known = np.array([r not in self.unknown for r in self.roots], dtype=bool)  # per formula
 
     def _compile(self, root: z3.ExprRef, done: set[int]) -> None:
         for e, kids in postorder(root, done):
@@ -202,10 +203,17 @@ class Amplifier:
         pre = lay.state_of(pre_vals)
         if lay.values(pre) != pre_vals:
             return set()
-        pres = [pre] + [r(pre) for r in self.renamings]
+        pres = [pre]
+        for r in self.renamings:
+            try:
+                pres.append(r(pre))
+            except Exception:  # noqa: BLE001 - a pre-state no renaming applies to
+                pass
         ok_pre = self.eval.holds(np.array([lay.values(p) for p in pres], dtype=np.int64))[:, alive].all(axis=1)
         if not ok_pre[0]:
             return set()  # the decoding disagrees with the solver: trust neither
+        if not self.eval.known[alive].all():
+            ok_pre[1:] = False  # a renamed pre-state must be shown to satisfy every survivor
         rows = []
         for p in (p for p, good in zip(pres, ok_pre) if good):  # a renamed pre-state no survivor rules out
             rows += self._successors(p)
