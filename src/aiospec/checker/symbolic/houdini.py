@@ -13,6 +13,8 @@ chains; on ``lio-wait`` the split questions took Houdini from 71 s to 51 s.  Eac
 option) has a solver of its own, holding only its paths.  When the solver cannot answer a
 question in time, the question is asked again about each half of its paths, down to single
 paths, before Houdini gives up (an unanswered question proves nothing and drops nothing).
+Each counterexample's pre-state is also stepped explicitly (``concrete.Amplifier``): one
+question then drops what several would have found (race-n T=3: 400 questions down to 152).
 """
 
 from __future__ import annotations
@@ -57,9 +59,10 @@ def houdini(s: z3.Solver, init: list[int], un, step: z3.BoolRef, cands: list[Can
     The second result then says False: the survivors are not yet shown inductive on the real
     relation, and the caller must encode again without the broken ones and call again.
     A question that said "unsat" is not asked again until the survivors change (the last pass
-    asks only the steps before the last drop).  ``progress`` hears about the search every few seconds.  ``explicit`` (given the candidates'
-    frame-0 formulas) makes an ``Amplifier``: each pre-state the solver finds is then also
-    stepped explicitly, and every candidate a real step breaks from it is dropped at once."""
+    asks only the steps before the last drop).  ``progress`` hears about the search every few
+    seconds.  ``explicit`` (given the candidates' frame-0 formulas) makes an ``Amplifier``: each
+    pre-state the solver finds is then also stepped explicitly, and every candidate a real step
+    breaks from it is dropped at once."""
     x0 = un.frames[0]
     keep = []
     at_init = Renamer([(x, z3.BitVecVal(v, x.size())) for x, v in zip(x0, init)])
