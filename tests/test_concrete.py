@@ -65,6 +65,7 @@ def test_the_evaluator_agrees_with_z3_on_any_formula_and_state(data):
     fs = [_bool(data.draw, 2) for _ in range(4)]
     states = data.draw(hs.lists(hs.lists(hs.integers(-128, 127), min_size=3, max_size=3), min_size=1, max_size=5))
     got = Evaluator(fs, X).holds(np.array(states))
+    assert (Evaluator(fs, X).holds(np.array(states), chunk=2) == got).all()  # in batches: the same
     for r, st in enumerate(states):
         sub = [(x, z3.BitVecVal(v, W)) for x, v in zip(X, st)]
         want = [z3.is_true(z3.simplify(z3.substitute(f, *sub))) for f in fs]

@@ -74,9 +74,13 @@ class Evaluator:
             else:
                 self.unknown.add(k)
 
-    def holds(self, values: np.ndarray) -> np.ndarray:
-        """(states x formulas) booleans: True where the formula holds, or is unknown here."""
+    def holds(self, values: np.ndarray, chunk: int = 512) -> np.ndarray:
+        """(states x formulas) booleans: True where the formula holds, or is unknown here.  Every
+        node's value is kept for a batch, so the states go ``chunk`` at a time (the renamings of
+        one pre-state of race-n with five requests give about 2,000 successors)."""
         values = np.asarray(values, dtype=np.int64).reshape(len(values), -1)
+        if values.shape[0] > chunk:
+            return np.concatenate([self.holds(values[i:i + chunk], chunk) for i in range(0, values.shape[0], chunk)])
         n = values.shape[0]
         val: dict[int, np.ndarray] = {}
         for k, kind, ids, params in self.ops:
@@ -209,6 +213,7 @@ class Amplifier:
                 pres.append(r(pre))
             except Exception:  # noqa: BLE001 - a pre-state no renaming applies to
                 pass
+        pres = list(dict.fromkeys(pres))  # a state its renamings fix is stepped once
         ok_pre = self.eval.holds(np.array([lay.values(p) for p in pres], dtype=np.int64))[:, alive].all(axis=1)
         if not ok_pre[0]:
             return set()  # the decoding disagrees with the solver: trust neither
