@@ -5,10 +5,13 @@
     python benchmarks/bench_symbolic.py --prove-only --scenarios cancel-race lio-wait lio-signal
     python benchmarks/bench_symbolic.py --prove-only --shipped --scenarios lio-wait lio-signal default
     python benchmarks/bench_symbolic.py --prove-only --scenarios docs/examples/race-n.toml --repeat T=3
+    python benchmarks/bench_symbolic.py --scenarios default --compare-por --depth 13
 
 For each scenario: symbolic paths and guarded updates of the encoding and the time to build
 it; the cumulative BMC time at each depth up to ``--depth`` (with what it found); then
 ``aiospec prove``'s table: each target property, its result and solver seconds.
+``--compare-por`` encodes once with sampled facts (as ``aiospec bmc``) and runs BMC with and
+without the partial-order reduction on that encoding, printing the time of each depth.
 """
 
 from __future__ import annotations
@@ -41,6 +44,8 @@ def main() -> None:
     ap.add_argument("--shipped", action="store_true",
                     help="with --prove-only: start from the lemma file shipped with the scenario (as `aiospec prove` "
                          "does), and print the time of that check")
+    ap.add_argument("--compare-por", action="store_true",
+                    help="BMC with and without the partial-order reduction, on one encoding with sampled facts")
     ap.add_argument("--repeat", action="append", default=[], metavar="THREAD=N",
                     help="a family's size, as `aiospec prove --repeat` takes it")
     args = ap.parse_args()
@@ -66,6 +71,9 @@ def main() -> None:
             print(f"\n== {m.sc.name}: prove{' from the shipped lemma file' if only else ''}: {len(rep.lemmas):,} inductive "
                   f"lemmas of {rep.candidates:,} candidates, {time.perf_counter() - t1:.1f} s in all")
             _table(rep)
+            continue
+        if args.compare_por:
+            _compare_por(m, args.depth, props)
             continue
         if args.facts:
             t0 = time.perf_counter()
@@ -97,6 +105,25 @@ def main() -> None:
         print(f"prove: {len(rep.lemmas)} inductive lemmas of {rep.candidates} candidates, "
               f"{time.perf_counter() - t1:.1f} s in all")
         _table(rep)
+
+
+def _compare_por(m: Model, depth: int, props: list) -> None:
+    from aiospec.checker.symbolic.layout import Layout
+    from aiospec.checker.symbolic.lemmas import value_facts
+    from aiospec.checker.symbolic.strengthen import sample_states
+
+    lay = Layout(m)
+    facts = value_facts(m, lay, sample_states(m), lay.frame("x"))
+    enc = encode(m, props, facts=facts)
+    print(f"\n== {m.sc.name}: {enc.paths:,} paths, {len(facts)} facts assumed, encoded in {enc.seconds:.1f} s")
+    for por in (True, False):
+        t0 = time.perf_counter()
+        marks: list[str] = []
+        res = bmc(m, depth, props, enc=enc, por=por,
+                  progress=lambda k, _s: marks.append(f"{k}:{time.perf_counter() - t0:.1f}s"))
+        found = ", ".join(f"{n} at {v.depth}" for n, v in sorted(res.violations.items())) or "nothing"
+        print(f"BMC to depth {depth} {'with' if por else 'without'} partial-order reduction: {res.solve_seconds:.1f} s "
+              f"(cumulative by depth: {' '.join(marks)}); found {found}", flush=True)
 
 
 def _table(rep) -> None:

@@ -20,6 +20,7 @@ import z3
 from ...spec.model import Model
 from ...spec.properties import PROPERTIES, Property
 from .encode import NOT_BY_DEFAULT, SPEC_ERROR, Encoding, encode
+from .por import Reduction, independence
 from .rename import Renamer
 
 
@@ -52,9 +53,11 @@ class BmcResult:
 
 
 class Unroller:
-    """Frames of the transition relation, built on demand."""
+    """Frames of the transition relation, built on demand.  With ``por``, consecutive
+    independent steps are taken in one order only (``por.py``): fewer runs, the same
+    reachable states at each depth."""
 
-    def __init__(self, enc: Encoding):
+    def __init__(self, enc: Encoding, por: bool = False):
         self.enc = enc
         self.lay = enc.layout
         self.frames: list[list[z3.BitVecRef]] = [self.lay.frame("0")]
@@ -64,6 +67,9 @@ class Unroller:
         self.sel_width = max(1, len(self.moves).bit_length())
         self._writes = self._writers()
         self._template = None
+        self.reduction = (Reduction(independence(enc.xs, [enc.steps[i] for i in self.moves]))
+                          if por else None)
+        self.classes: list[list[z3.BoolRef]] = []  # per step: its class literals (with por)
 
     def _writers(self) -> list[list[tuple[int, z3.BitVecRef]]]:
         """For each variable: the (update, new value) pairs of the updates that change it."""
@@ -131,8 +137,15 @@ class Unroller:
         sel = z3.BitVec(f"sel@{k}", self.sel_width)
         self.frames.append(nxt)
         self.sels.append(sel)
-        self.trans.append(z3.substitute(t, *zip(self.enc.xs, cur), *zip(nxt_t, nxt), (sel_t, sel)))
-        return self.trans[-1]
+        link = z3.substitute(t, *zip(self.enc.xs, cur), *zip(nxt_t, nxt), (sel_t, sel))
+        if self.reduction is not None:
+            lits, defs = self.reduction.class_literals(sel, str(k))
+            self.classes.append(lits)
+            link = z3.And(link, defs)
+            if k >= 2:  # steps k-2, k-1; never the last step, which a two-state property judges
+                link = z3.And(link, self.reduction.order(self.classes[k - 2], self.classes[k - 1]))
+        self.trans.append(link)
+        return link
 
 
 def bad(enc: Encoding, props: list[Property], unroller: Unroller, k: int) -> dict[str, z3.BoolRef]:
@@ -164,15 +177,16 @@ def bad(enc: Encoding, props: list[Property], unroller: Unroller, k: int) -> dic
 
 
 def bmc(model: Model, depth: int, props: list[Property] | None = None, enc: Encoding | None = None,
-        progress: Callable[[int, str], None] | None = None) -> BmcResult:
-    """Every property violated within ``depth`` steps, each at its shortest depth."""
+        progress: Callable[[int, str], None] | None = None, por: bool = True) -> BmcResult:
+    """Every property violated within ``depth`` steps, each at its shortest depth.  ``por``
+    unrolls with the partial-order reduction, which keeps both (``por.py``)."""
     if props is None:
         props = [p for p in PROPERTIES if p.name not in NOT_BY_DEFAULT]
     props = [p for p in props if p.kind != "reach"]
     enc = enc or encode(model, props)
     res = BmcResult(model.sc.name, depth, encode_seconds=enc.seconds, paths=enc.paths, updates=len(enc.steps),
                     facts=len(enc.facts))
-    un = Unroller(enc)
+    un = Unroller(enc, por=por)
     s = z3.SolverFor("QF_BV")  # all bit-vectors: z3's bit-blasting solver, about 3x faster than the default here
     s.add(un.init(model))
     t0 = time.perf_counter()
