@@ -45,6 +45,8 @@ def test_the_moves_of_a_class_are_never_independent_and_some_classes_are(cancel_
     threads, the exit thread and a daemon, so many steps touch disjoint state."""
     enc, moves, ind, pairs = cancel_race_moves
     assert sorted(m for ms in ind.classes for m in ms) == list(range(len(moves)))
+    # every move writes something, so a class (one read and write set) depends on itself
+    assert all(any(not t.eq(x) for x, t in zip(enc.xs, st.post)) for st in moves)
     assert not ind.independent.diagonal().any()
     assert (ind.independent == ind.independent.T).all()
     assert len(pairs) > 100
