@@ -8,6 +8,8 @@ from click.testing import CliRunner
 
 from aiospec.checker.mutants import MUTANTS, applied, model_for
 from aiospec.checker.symbolic import lemmafile
+from aiospec.checker.symbolic.layout import Layout
+from aiospec.checker.symbolic.lemmas import mine, reachable_states, weakenings
 from aiospec.checker.symbolic.prove import TARGETS, prove
 from aiospec.cli import main
 from aiospec.spec.model import Model
@@ -28,6 +30,28 @@ def test_a_proof_from_its_own_lemma_file_keeps_every_lemma_and_searches_nothing(
     again = prove(Model(load("cancel-race")), only=only)
     assert again.dropped == [] and sorted(again.lemmas) == sorted(rep.lemmas)
     assert again.candidates == len(rep.lemmas) < rep.candidates
+    assert {r.prop: r.result for r in again.results} == {t: "proved" for t in TARGETS}
+
+
+def test_the_weakened_facts_a_file_names_are_proposed_again(certificate):
+    """A fact that broke is proposed again under each control atom (``lemmas.weakenings``); a
+    lemma file names the weakened forms that survived, and a proof from the file proposes each
+    of them again, although the fact they weaken is not in the file.  cancel-race breaks no
+    fact, so here three facts are left out of its file and their weakenings put in (lio-signal's
+    shipped file is one that needs this)."""
+    rep, _ = certificate
+    m = Model(load("cancel-race"))
+    lay = Layout(m)
+    xs, states = lay.frame("x"), reachable_states(m)
+    kept = {x.removeprefix("lemma: ") for x in rep.lemmas}
+    facts = [(t, f) for t, f in mine(m, lay, states, xs) if "->" not in t and t in kept][:3]
+    weak = {t for t, _ in weakenings(m, lay, states, xs, facts)} - kept
+    assert len(facts) == 3 and len(weak) > 10
+    only = (kept - {t for t, _ in facts}) | weak
+    again = prove(m, only=frozenset(only))
+    assert again.candidates == len(only)  # every name proposed, the weakened ones too
+    survived = weak & {x.removeprefix("lemma: ") for x in again.lemmas}
+    assert len(survived) == len(weak)  # together they say what the left-out facts said
     assert {r.prop: r.result for r in again.results} == {t: "proved" for t in TARGETS}
 
 

@@ -35,7 +35,7 @@ def cancel_race_moves():
     enc = _encode(Model(load("cancel-race")))
     un = Unroller(enc)
     moves = [enc.steps[i] for i in un.moves]
-    ind = independence(enc.xs, moves)
+    ind = independence(enc.xs, [st.guard for st in moves], un.writers())
     pairs = [(u, v) for a, b in ind.forbidden() for u in ind.classes[a] for v in ind.classes[b]]
     return enc, moves, ind, pairs
 

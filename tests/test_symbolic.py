@@ -60,6 +60,32 @@ def test_path_explorer_forks_on_every_feasible_branch():
         assert [10, 20, 30][m.eval(x).as_long()] + m.eval(y).as_long() == p.result
 
 
+_LIST_A = [z3.BitVec(f"la{i}", 8) for i in range(4)]  # length, then three slots
+_LIST_B = [z3.BitVec(f"lb{i}", 8) for i in range(3)]  # length, then two slots
+
+
+@settings(max_examples=150, deadline=None)
+@given(hs.lists(hs.integers(0, 2), max_size=3), hs.lists(hs.integers(0, 2), max_size=2),
+       hs.lists(hs.integers(0, 2), min_size=3, max_size=3))
+def test_two_symbolic_lists_compare_as_the_lists_they_hold(a, b, junk):
+    """List equality is one decision (LOCKS compares every list of a step); it must still mean
+    equal lengths and equal elements up to the length, whatever the slots past it hold."""
+    from aiospec.checker.symbolic.layout import SymList
+
+    pe = PathExplorer(8)
+
+    def body(pe):
+        la, lb = SymList(_LIST_A[0], _LIST_A[1:], pe), SymList(_LIST_B[0], _LIST_B[1:], pe)
+        return la == lb, la != lb
+
+    assert len(pe.explore(body)) == 2  # neither list is forked on its length
+    fill = [*a, *junk][:3], [*b, *junk][:2]
+    pin = z3.And(*[x == v for x, v in zip(_LIST_A, [len(a), *fill[0]])],
+                 *[x == v for x, v in zip(_LIST_B, [len(b), *fill[1]])])
+    (path,) = pe.explore(body, given=pin)
+    assert path.result == (a == b, a != b)
+
+
 def test_every_variable_has_a_domain_and_a_new_one_must_say_its_bounds():
     from dataclasses import replace
 
@@ -83,12 +109,16 @@ def test_every_variable_has_a_domain_and_a_new_one_must_say_its_bounds():
 
 
 def _successors_from_encoding(enc, state):
-    lay = enc.layout
-    sub = list(zip(enc.xs, [z3.BitVecVal(v, lay.width) for v in lay.values(state)]))
+    """The updates enabled in ``state`` and the states they compute, evaluated by z3 in a model
+    that fixes every variable (about 30x faster than substituting and simplifying)."""
+    s = z3.Solver()
+    s.add(*[x == v for x, v in zip(enc.xs, enc.layout.values(state))])
+    assert s.check() == z3.sat
+    md = s.model()
     got = set()
     for u in enc.steps:
-        if z3.is_true(z3.simplify(z3.substitute(u.guard, *sub))):
-            post = None if u.halts else tuple(z3.simplify(z3.substitute(x, *sub)).as_signed_long() for x in u.post)
+        if z3.is_true(md.eval(u.guard, model_completion=True)):
+            post = None if u.halts else tuple(md.eval(x, model_completion=True).as_signed_long() for x in u.post)
             got.add((u.actor, u.label, u.option, post))
     return got
 
@@ -109,7 +139,7 @@ def test_encoding_agrees_with_the_explicit_model_on_reachable_states(cancel_race
     m, res, ex, enc = cancel_race
     states = reachable_states(m)
     assert len(states) >= res.states  # the non-canonical space (one daemon here: the same)
-    _agrees_on(m, enc, states[::7])
+    _agrees_on(m, enc, states)
 
 
 def test_merged_cancel_walk_agrees_with_the_explicit_model():
@@ -124,7 +154,7 @@ def test_merged_cancel_walk_agrees_with_the_explicit_model():
     lay = Layout(m)
     facts = value_facts(m, lay, states, lay.frame("x"))
     enc = encode(m, props=[], facts=facts)
-    _agrees_on(m, enc, states[::11])
+    _agrees_on(m, enc, states[::3])
     assert any(u.label == "CAN_END" for u in enc.steps)
     t2 = [a for a in m.actors() if m.actor_name(a) == "T2"][0]
     merged = sum(1 for u in enc.steps if u.actor == t2)
@@ -139,7 +169,7 @@ def test_merged_cancel_walk_agrees_with_the_explicit_model():
     finally:
         encode_mod.SymView.cut = orig
     assert merged < sum(1 for u in unmerged.steps if u.actor == t2)
-    _agrees_on(m, unmerged, states[::53])
+    _agrees_on(m, unmerged, states[::13])
 
 
 def test_bmc_agrees_with_the_explicit_checker(cancel_race):
@@ -411,7 +441,7 @@ def test_prove_lio_wait_two_jobs_and_a_lio():
 
 
 def test_prove_lio_signal_needs_the_broken_facts_proposed_under_each_control_atom():
-    """Three jobs in one lio, with signals (about 2.5 min alone, the heaviest test in CI).  "job 1's result was never handed out"
+    """Three jobs in one lio, with signals (about 2 min alone, the heaviest test in CI).  "job 1's result was never handed out"
     holds in every reachable state but is not inductive (a pre-state no run reaches hands it
     out from kaio_done); once it was dropped, nothing bounded that ghost counter and TYPE-OK
     fell, so nothing could be proved.  Its conditional forms ("1 on kaio_done -> ...") carry it."""
@@ -420,13 +450,10 @@ def test_prove_lio_signal_needs_the_broken_facts_proposed_under_each_control_ato
     assert {r.prop: r.result for r in rep.results} == {t: "proved" for t in TARGETS}
     assert "job[1].G_RETURNED == 0" not in rep.lemmas  # broken, as an unconditional fact
     assert any(x.startswith("lemma: ") and x.endswith("-> job[1].G_RETURNED == 0") for x in rep.lemmas)
-    # the lemma file as a certificate: the weakened facts it names are proposed again, and one
-    # check finds them all inductive (no search)
+    # the shipped lemma file is what this search finds (that a proof from a file proposes the
+    # weakened facts it names again: test_lemmafile)
     from aiospec.checker.symbolic import lemmafile
 
-    again = prove(m, only=lemmafile.read(lemmafile.write(rep), "lio-signal"))
-    assert {r.prop: r.result for r in again.results} == {t: "proved" for t in TARGETS}
-    assert sorted(again.lemmas) == sorted(rep.lemmas) and again.candidates == len(rep.lemmas)
     assert lemmafile.read(lemmafile.shipped("lio-signal"), "lio-signal") == lemmafile.read(lemmafile.write(rep),
                                                                                          "lio-signal")
 

@@ -67,8 +67,8 @@ class Unroller:
         self.sel_width = max(1, len(self.moves).bit_length())
         self._writes = self._writers()
         self._template = None
-        self.reduction = (Reduction(independence(enc.xs, [enc.steps[i] for i in self.moves]))
-                          if por else None)
+        guards = [enc.steps[i].guard for i in self.moves]
+        self.reduction = Reduction(independence(enc.xs, guards, self._writes)) if por else None
         self.classes: list[list[z3.BoolRef]] = []  # per step: its class literals (with por)
 
     def _writers(self) -> list[list[tuple[int, z3.BitVecRef]]]:

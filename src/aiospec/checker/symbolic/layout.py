@@ -312,6 +312,12 @@ class SymList:
         return self._items().count(x)
 
     def __eq__(self, o):  # type: ignore[override]
+        if isinstance(o, SymList) and not self.materialized() and not o.materialized():
+            # one decision, not one fork per pair of lengths (LOCKS compares every list of a step)
+            n = max(len(self.elems), len(o.elems))
+            same = [z3.Or(self.len <= i, self.elems[i] == o.elems[i]) if i < len(self.elems) and i < len(o.elems)
+                    else self.len <= i for i in range(n)]
+            return self.ex.decide(z3.And(self.len == o.len, *same))
         return self._items() == tuple(o)
 
     def __hash__(self) -> int:

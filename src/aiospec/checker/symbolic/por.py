@@ -44,23 +44,25 @@ class Independence:
         return list(zip(a.tolist(), b.tolist()))
 
 
-def independence(xs: list[z3.BitVecRef], moves: list) -> Independence:
-    """Read and write sets of each move (a ``Step`` of the encoding), grouped into classes.
+def independence(xs: list[z3.BitVecRef], guards: list[z3.BoolRef],
+                 writers: list[list[tuple[int, z3.ExprRef]]]) -> Independence:
+    """Read and write sets of each move, grouped into classes.
 
-    A variable counts as written when its post term is not the variable itself (a term that
-    may leave it unchanged still counts, which only makes fewer pairs independent)."""
+    ``guards[k]`` is move k's guard; ``writers[v]`` lists (move, new value) for the moves
+    that write variable v (``Unroller.writers``: a term that may leave it unchanged still
+    counts, which only makes fewer pairs independent)."""
     slot = {x.get_id(): v for v, x in enumerate(xs)}
     memo: dict[int, frozenset[int]] = {}
-    n, nv = len(moves), len(xs)
+    n, nv = len(guards), len(xs)
     reads = np.zeros((n, nv), bool)
     writes = np.zeros((n, nv), bool)
-    for k, st in enumerate(moves):
-        used = set(constants(st.guard, memo))
-        for v, (x, t) in enumerate(zip(xs, st.post)):
-            if not t.eq(x):
-                writes[k, v] = True
-                used |= constants(t, memo)
-        reads[k, [slot[i] for i in used if i in slot]] = True
+    used = [set(constants(g, memo)) for g in guards]
+    for v, ws in enumerate(writers):
+        for k, t in ws:
+            writes[k, v] = True
+            used[k] |= constants(t, memo)
+    for k in range(n):
+        reads[k, [slot[i] for i in used[k] if i in slot]] = True
     key: dict[bytes, int] = {}
     of_move = []
     for k in range(n):
