@@ -13,3 +13,9 @@ def tmpfd(tmp_path):
     fd = os.open(tmp_path / "f", os.O_RDWR | os.O_CREAT, 0o600)
     yield fd
     os.close(fd)
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    """The heavy tests first: a two-minute test collected last would leave one worker alone
+    for its whole run at the end of CI."""
+    items.sort(key=lambda it: it.get_closest_marker("heavy") is None)

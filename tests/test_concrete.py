@@ -154,6 +154,7 @@ calls = ["aio_write(a, F)"]
 """
 
 
+@pytest.mark.heavy
 def test_houdini_with_explicit_steps_keeps_the_same_lemmas_in_fewer_questions():
     """The amplification changes how fast Houdini gets there, never where: the largest inductive
     subset is unique, and each explicit drop is justified like the solver's."""

@@ -106,6 +106,7 @@ def _shipped(monkeypatch, text: str) -> None:
     monkeypatch.setattr(lemmafile, "shipped", lambda name: text if name == "cancel-race" else None)
 
 
+@pytest.mark.heavy
 def test_prove_checks_the_shipped_lemma_file_and_searches_only_when_it_is_stale(certificate, monkeypatch):
     rep, text = certificate
     _shipped(monkeypatch, text)

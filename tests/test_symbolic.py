@@ -223,6 +223,7 @@ def test_cli_bad_input():
         assert needle in r.output and "Traceback" not in r.output
 
 
+@pytest.mark.heavy
 def test_bmc_exact_refines_facts_from_a_too_small_sample():
     """Facts mined from three states are wrong; BMC finds the reachable states that break them,
     mines again, and ends with the explicit checker's verdict (P-RETURN at 9 on cancel-race)."""
@@ -301,6 +302,7 @@ def test_bmc_default_agrees_with_the_explicit_checker_to_depth_13():
     assert r.violations == {}
 
 
+@pytest.mark.heavy
 def test_strengthen_keeps_only_facts_that_are_inductive_on_the_plain_encoding(cancel_race):
     """strengthen() encodes assuming sampled facts and keeps what Houdini proves; the lemmas it
     returns must also be inductive on the encoding that assumes nothing (checked here)."""
@@ -371,6 +373,7 @@ class _NoAnswerOnWideQuestions:
         return getattr(self.g, name)
 
 
+@pytest.mark.heavy
 def test_houdini_asks_each_half_when_the_solver_cannot_answer(cancel_race, monkeypatch):
     """A question the solver gives up on is asked again about each half of its moves: the
     survivors are those of the unsplit questions, and only single moves may give up."""
@@ -428,6 +431,7 @@ def test_prove_claims_nothing_when_the_type_invariant_is_not_inductive(cancel_ra
     assert rep.results and all(r.result == "not proved" and "TYPE-OK" in r.detail for r in rep.results)
 
 
+@pytest.mark.heavy
 def test_prove_lio_wait_two_jobs_and_a_lio():
     """Two jobs in one lio: D13/D14 are about a real lio here (about 45 s)."""
     from aiospec.checker.symbolic import lemmafile
@@ -440,6 +444,7 @@ def test_prove_lio_wait_two_jobs_and_a_lio():
     assert lemmafile.read(lemmafile.shipped("lio-wait"), "lio-wait") == lemmafile.read(lemmafile.write(rep), "lio-wait")
 
 
+@pytest.mark.heavy
 def test_prove_lio_signal_needs_the_broken_facts_proposed_under_each_control_atom():
     """Three jobs in one lio, with signals (about 2 min alone, the heaviest test in CI).  "job 1's result was never handed out"
     holds in every reachable state but is not inductive (a pre-state no run reaches hands it

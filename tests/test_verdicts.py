@@ -100,6 +100,7 @@ def test_every_reachability_property_is_reached_by_some_scenario():
     assert reached == ALL_REACH
 
 
+@pytest.mark.heavy
 def test_full_scenario_bounded():
     model = Model(load("full"))
     ex = Explorer(model, max_states=250_000)
