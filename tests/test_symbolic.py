@@ -446,7 +446,7 @@ def test_prove_lio_wait_two_jobs_and_a_lio():
 
 @pytest.mark.heavy
 def test_prove_lio_signal_needs_the_broken_facts_proposed_under_each_control_atom():
-    """Three jobs in one lio, with signals (about 2 min alone, the heaviest test in CI).  "job 1's result was never handed out"
+    """Three jobs in one lio, with signals (the heaviest test: about 3 min in CI).  "job 1's result was never handed out"
     holds in every reachable state but is not inductive (a pre-state no run reaches hands it
     out from kaio_done); once it was dropped, nothing bounded that ghost counter and TYPE-OK
     fell, so nothing could be proved.  Its conditional forms ("1 on kaio_done -> ...") carry it."""
