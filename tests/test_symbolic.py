@@ -291,7 +291,7 @@ def test_event_properties_judge_each_event_alone(name):
 @pytest.mark.slow
 def test_bmc_default_agrees_with_the_explicit_checker_to_depth_13():
     """`default` (three jobs, a lio, an fsync, an fd-wide cancel): the explicit checker's shortest
-    violation is P-CANCEL at 21 steps, so exact BMC to depth 13 must find nothing (about 4 minutes
+    violation is P-CANCEL at 21 steps, so exact BMC to depth 13 must find nothing (about 5 minutes
     with the partial-order reduction, as depth 10 took without it)."""
     from aiospec.checker.symbolic.bmc import NOT_BY_DEFAULT
     from aiospec.checker.symbolic.strengthen import bmc_exact
