@@ -17,8 +17,5 @@ def tmpfd(tmp_path):
 
 def pytest_collection_modifyitems(config, items) -> None:
     """The heavy tests first: a two-minute test collected last would leave one worker alone
-    for its whole run at the end of CI.  A module's tests stay together (heavy ones first), so
-    its module-scoped fixtures (an encoding, a proof) are built once per worker, not twice."""
-    heavy = {it.module for it in items if it.get_closest_marker("heavy")}
-    first = {m: i for i, m in enumerate(dict.fromkeys(it.module for it in items))}
-    items.sort(key=lambda it: (it.module not in heavy, first[it.module], it.get_closest_marker("heavy") is None))
+    for its whole run at the end of CI."""
+    items.sort(key=lambda it: it.get_closest_marker("heavy") is None)
