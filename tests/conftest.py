@@ -18,7 +18,8 @@ def tmpfd(tmp_path):
 def pytest_collection_modifyitems(config, items) -> None:
     """The heavy tests first: a two-minute test collected last would leave one worker alone
     for its whole run at the end of CI.  This splits a module's tests, so a worker may build a
-    module fixture twice; keeping modules together was tried and was slower (11:53 against
-    10:43): it put a whole module of 15-30 s tests at the head of one worker's queue, where
-    work stealing (which takes from the tail) cannot reach them."""
+    module fixture twice.  Keeping modules together was tried: CI took 11:53, this order 10:43
+    and then 12:36, so the difference is within the machine's noise and neither is shown
+    better.  (Work stealing takes from the tail of a worker's queue, so what sits at its head
+    stays with it.)"""
     items.sort(key=lambda it: it.get_closest_marker("heavy") is None)
