@@ -11,9 +11,12 @@ import os
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from aiospec.cli import main
 from aiospec.spec.properties import PROPERTIES
@@ -346,3 +349,106 @@ def test_progress_lines_are_one_per_phase_at_most_one_every_thirty_seconds(monke
     assert got == ["[    1.0s] proving on x: round 1: encoded 10 paths",
                    "[    3.0s] proving on x: round 1: Houdini pass 1, step 3/9",
                    "[   40.0s] proving on x: round 1: Houdini pass 2, step 4/9"]
+
+
+# --------------------------------------------------------------------------------------------------
+# outputs: a place that cannot be written is refused when the command line is read, before the work
+
+
+OUTPUTS = [
+    ("check", "return-twice", "--json", "x.json"),
+    ("check", "return-twice", "--trace-out", "d"),
+    ("bmc", "return-twice", "--trace-out", "d"),
+    ("prove", "return-twice", "--lemmas", "l.txt"),
+    ("trace", "graph", "return-twice", "--dot", "g.dot"),
+    ("trace", "convert", "docs/traces/cancel-race.P-RETURN.json", "--to", "text", "-o", "t.txt"),
+    ("conform", "--impl", "fake", "--junit", "j.xml"),
+]
+
+
+@pytest.mark.parametrize("args", OUTPUTS, ids=lambda a: " ".join(a[:3]))
+def test_an_output_under_a_file_is_refused_before_any_work(tmp_path, monkeypatch, args):
+    here = os.getcwd()
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "plain").write_text("not a folder\n")
+    args = [os.path.join(here, a) if a.startswith("docs/") else a for a in args]
+    args[-1] = f"plain/sub/{args[-1]}"
+    r = invoke(*args)
+    assert r.exit_code == 2
+    assert "plain is not a directory" in flat(r.stderr)
+    assert r.stdout == ""  # refused when parsed: nothing explored, proved or run
+    assert "Traceback" not in r.output
+    assert (tmp_path / "plain").read_text() == "not a folder\n"
+
+
+def test_an_output_folder_that_is_a_file_and_a_file_that_is_a_folder_are_refused(tmp_path):
+    (tmp_path / "f").write_text("x")
+    r = invoke("bmc", "return-twice", "--trace-out", str(tmp_path / "f"))
+    assert r.exit_code == 2 and "is a file" in flat(r.stderr)
+    r = invoke("prove", "return-twice", "--lemmas", str(tmp_path))
+    assert r.exit_code == 2 and "is a directory" in flat(r.stderr)
+
+
+def test_an_output_in_a_new_folder_is_written_there(tmp_path):
+    out = tmp_path / "new" / "deeper" / "verdicts.json"
+    r = invoke("check", "return-twice", "--json", str(out), "--no-progress")
+    assert r.exit_code == 0, r.output
+    assert json.loads(out.read_text())["scenario"] == "return-twice"
+
+
+def test_a_write_that_fails_after_the_work_is_one_line_and_the_verdicts_are_kept(tmp_path, monkeypatch):
+    """The place was fine when the command was read and is gone when the lemmas are written (a full disk,
+    a removed folder): the proof's table is still printed, then one error line and exit 2."""
+    from aiospec import cli_symbolic
+
+    target = tmp_path / "gone" / "l.txt"
+
+    def fail(path, data):
+        raise cli_symbolic.CannotWrite(f"{path}: cannot write: No space left on device")
+
+    monkeypatch.setattr(cli_symbolic, "write_output", fail)
+    r = invoke("prove", "return-twice", "--prop", "A1", "--lemmas", str(target), "--no-progress")
+    assert r.exit_code == 2
+    assert re.search(r"A1\s.*proved", r.stdout)
+    assert flat(r.stderr).endswith(f"error: {target}: cannot write: No space left on device")
+    assert "Traceback" not in r.output
+
+
+def test_write_output_turns_an_os_error_into_a_clean_error(tmp_path):
+    from aiospec.cli_options import CannotWrite, write_output
+
+    (tmp_path / "f").write_text("x")
+    with pytest.raises(CannotWrite, match="cannot write"):
+        write_output(tmp_path / "f" / "y.txt", "data")
+    write_output(tmp_path / "a" / "b.txt", b"\x00bytes")
+    assert (tmp_path / "a" / "b.txt").read_bytes() == b"\x00bytes"
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.sampled_from(["dir", "file", "missing"]), min_size=1, max_size=4), st.booleans())
+def test_the_check_when_parsing_agrees_with_writing(kinds, want_dir):
+    """Whatever mix of folders, files and missing names the path runs through, the early check refuses
+    exactly the places where writing (the file, or the folder and a file in it) then fails."""
+    import tempfile
+
+    from aiospec.cli_options import CannotWrite, _check_location, make_dir, write_output
+
+    with tempfile.TemporaryDirectory() as root:
+        p = Path(root)
+        for i, kind in enumerate(kinds):
+            p = p / f"n{i}"
+            if kind == "dir" and not p.parent.is_file() and p.parent.exists():
+                p.mkdir()
+            elif kind == "file" and p.parent.is_dir():
+                p.write_text("x")
+        refused = _check_location(p, want_dir) is not None
+        try:
+            if want_dir:
+                make_dir(p)
+                write_output(p / "trace.txt", "t")
+            else:
+                write_output(p, "t")
+            failed = False
+        except CannotWrite:
+            failed = True
+        assert refused == failed

@@ -14,7 +14,7 @@ import click
 from rich.console import Console
 from rich.markup import escape
 
-from .cli_options import progress_option, repeat_option
+from .cli_options import make_dir, progress_option, repeat_option, write_output, writable_dir, writable_file
 from .cli_progress import reporter
 from .spec.scenario import DEFAULT_SCENARIO, ScenarioError, builtin_names, load
 
@@ -51,10 +51,10 @@ def main() -> None:
 @click.argument("scenario", default=DEFAULT_SCENARIO)
 @click.option("--max-states", type=click.IntRange(min=1), default=None, help="Stop after this many distinct states.")
 @click.option("--profile", type=click.Choice(["freebsd", "rtems"]), default=None, help="Override the scenario's profile.")
-@click.option("--trace-out", type=click.Path(file_okay=False, path_type=Path), default=None,
+@click.option("--trace-out", type=click.Path(file_okay=False, path_type=Path), default=None, callback=writable_dir,
               help="Write every counterexample (ITF, JSON, text, Mermaid, SVG) into this folder.")
 @click.option("--traces/--no-traces", default=True, help="Print the counterexamples.")
-@click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+@click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path), default=None, callback=writable_file,
               help="Write the verdicts and figures as JSON.")
 @progress_option
 @repeat_option
@@ -82,7 +82,7 @@ def check(scenario: str, max_states: int | None, profile: str | None, trace_out:
     if sc.description:
         out.print(sc.description, markup=False)
     if trace_out:
-        trace_out.mkdir(parents=True, exist_ok=True)
+        make_dir(trace_out)
     for name, w in res.violations.items():
         tr = replay(model, ex.witness_path(w), name, w.message)
         text = format_trace(tr)
@@ -97,7 +97,7 @@ def check(scenario: str, max_states: int | None, profile: str | None, trace_out:
         out.print(f"[bold red]{len(res.violations)} propert{'y' if len(res.violations) == 1 else 'ies'} violated[/]: "
                   "see docs/findings.md for the ones that are findings about vfs_aio.c")
     if json_out:
-        json_out.write_text(json.dumps({
+        write_output(json_out, json.dumps({
             "scenario": sc.name, "profile": sc.profile, "states": res.states, "transitions": res.transitions,
             "depth": res.depth, "seconds": res.seconds, "states_per_second": res.states_per_second,
             "peak_rss_mb": res.peak_rss_mb, "complete": res.complete,

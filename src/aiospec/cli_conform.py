@@ -15,6 +15,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from .cli_options import writable_file
+
 _out = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 160)
 _err = Console(stderr=True, highlight=False)
 
@@ -52,8 +54,8 @@ def _scenario_list(names: tuple[str, ...]) -> list[str]:
               help="Run each scenario N times; differing verdicts are reported as flaky.")
 @click.option("--timeout", type=click.FloatRange(min=0.1), default=10.0, show_default=True,
               help="Seconds one run may take before it is a timeout verdict.")
-@click.option("--junit", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Write JUnit XML here.")
-@click.option("--markdown", type=click.Path(dir_okay=False, path_type=Path), default=None,
+@click.option("--junit", type=click.Path(dir_okay=False, path_type=Path), default=None, callback=writable_file, help="Write JUnit XML here.")
+@click.option("--markdown", type=click.Path(dir_okay=False, path_type=Path), default=None, callback=writable_file,
               help="Write a Markdown report here.")
 @click.option("--details/--no-details", default=True, help="Explain every scenario that did not pass.")
 @click.option("--progress/--no-progress", default=True, help="Show progress on stderr.")

@@ -10,7 +10,7 @@ import click
 from rich.markup import escape
 from rich.table import Table
 
-from .cli_options import progress_option, repeat_option
+from .cli_options import CannotWrite, progress_option, repeat_option, write_output, writable_dir, writable_file
 from .cli_progress import reporter
 
 
@@ -34,7 +34,7 @@ def _props(names: tuple[str, ...]):
 @click.option("--profile", type=click.Choice(["freebsd", "rtems"]), default=None)
 @click.option("--prop", "prop_names", multiple=True, help="Only these properties (repeatable).")
 @click.option("--mutant", default=None, help="Check a mutant of the catalogue instead of the faithful spec.")
-@click.option("--trace-out", type=click.Path(file_okay=False, path_type=Path), default=None,
+@click.option("--trace-out", type=click.Path(file_okay=False, path_type=Path), default=None, callback=writable_dir,
               help="Write each counterexample (ITF, JSON, text, Mermaid) into this directory.")
 @click.option("--facts/--no-facts", default=True, show_default=True,
               help="Sample the scenario explicitly and assume the values each variable takes there while encoding "
@@ -89,7 +89,6 @@ def bmc(scenario: str, depth: int, profile: str | None, prop_names: tuple[str, .
             out.print()
             out.print(format_trace(tr), markup=False)
             if trace_out:
-                trace_out.mkdir(parents=True, exist_ok=True)
                 write_trace_files(model, tr, trace_out, f"{sc.name}.bmc.{name}")
     out.print()
     if res.violations:
@@ -109,6 +108,7 @@ def bmc(scenario: str, depth: int, profile: str | None, prop_names: tuple[str, .
 @click.option("--bound", type=click.IntRange(min=0), default=0, show_default=True,
               help="For what induction does not prove, also run BMC to this depth (0: skip).")
 @click.option("--lemmas", "lemmas_out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              callback=writable_file,
               help="Write every inductive lemma (and every dropped candidate) to this file: a certificate that "
                    "--from-lemmas starts from.")
 @click.option("--from-lemmas", "lemmas_in", type=click.Path(dir_okay=False, exists=True, path_type=Path), default=None,
@@ -181,9 +181,13 @@ def prove(scenario: str, profile: str | None, prop_names: tuple[str, ...], mutan
     if rep.dropped:
         shown = "; ".join(x.removeprefix("lemma: ") for x in rep.dropped[:5])
         out.print(f"dropped (not inductive): {len(rep.dropped):,}, e.g. {shown}", markup=False)
+    unwritten = None
     if lemmas_out:
-        lemmas_out.write_text(lemmafile.write(rep))
-        out.print(f"lemmas written to {lemmas_out}", markup=False)
+        try:
+            write_output(lemmas_out, lemmafile.write(rep))
+            out.print(f"lemmas written to {lemmas_out}", markup=False)
+        except CannotWrite as e:  # the verdicts below are still printed
+            unwritten = e
     t = Table(show_edge=False)
     for col in ("property", "method", "result", "solver s", "detail"):
         t.add_column(col)
@@ -200,4 +204,6 @@ def prove(scenario: str, profile: str | None, prop_names: tuple[str, ...], mutan
     for r in rep.results:
         if r.cti:
             out.print(f"\n{r.prop}: {r.detail}\n{r.cti}", markup=False, highlight=False)
+    if unwritten is not None:
+        raise unwritten
     sys.exit(1 if failed else 0)

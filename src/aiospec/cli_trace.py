@@ -17,6 +17,7 @@ import click
 from .checker import diagrams, formats
 from .checker.formats import TraceFileError
 from .checker.trace import Trace, format_trace, replay
+from .cli_options import make_dir, write_output, writable_file
 from .spec.model import Model
 
 
@@ -36,20 +37,14 @@ def write_trace_files(model: Model, trace: Trace, directory: str | Path, stem: s
     ``aiospec check --trace-out DIR`` calls this with ``stem = f"{scenario}.{property}"``.
     """
     d = Path(directory)
-    d.mkdir(parents=True, exist_ok=True)
-    written = []
-    for fmt in formats.FORMATS:
-        p = d / f"{stem}{formats.SUFFIXES[fmt]}"
-        p.write_text(formats.dumps(model, trace, fmt), encoding="utf-8")
-        written.append(p)
-    p = d / f"{stem}.mmd"
-    p.write_text(diagrams.to_mermaid(model, trace), encoding="utf-8")
-    written.append(p)
+    make_dir(d)
+    files = [(d / f"{stem}{formats.SUFFIXES[fmt]}", formats.dumps(model, trace, fmt)) for fmt in formats.FORMATS]
+    files.append((d / f"{stem}.mmd", diagrams.to_mermaid(model, trace)))
     if diagrams.have_dot():
-        p = d / f"{stem}.svg"
-        p.write_text(diagrams.to_svg(model, trace), encoding="utf-8")
-        written.append(p)
-    return written
+        files.append((d / f"{stem}.svg", diagrams.to_svg(model, trace)))
+    for p, text in files:
+        write_output(p, text)
+    return [p for p, _ in files]
 
 
 def _read(file: Path, scenario: Path | None) -> tuple[Model, Trace]:
@@ -63,17 +58,6 @@ def _read(file: Path, scenario: Path | None) -> tuple[Model, Trace]:
         click.echo(f"warning: {file}: state {bad} in the file differs from what the model computes "
                    "(the file was edited or the model changed since it was written); showing the model's", err=True)
     return m, t
-
-
-def _write(path: Path, data: str | bytes) -> None:
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if isinstance(data, bytes):
-            path.write_bytes(data)
-        else:
-            path.write_text(data, encoding="utf-8")
-    except OSError as e:
-        raise TraceInputError(f"{path}: cannot write: {e.strerror}") from None
 
 
 SCENARIO_OPTION = click.option(
@@ -98,7 +82,7 @@ def show(file: Path, scenario: Path | None) -> None:
 @trace.command("convert")
 @click.argument("file", type=click.Path(path_type=Path))
 @click.option("--to", "fmt", type=click.Choice(formats.FORMATS), required=True, help="The output format.")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None, callback=writable_file,
               help="Write here instead of standard output.")
 @SCENARIO_OPTION
 def convert(file: Path, fmt: str, output: Path | None, scenario: Path | None) -> None:
@@ -106,16 +90,16 @@ def convert(file: Path, fmt: str, output: Path | None, scenario: Path | None) ->
     m, t = _read(file, scenario)
     text = formats.dumps(m, t, fmt)
     if output:
-        _write(output, text)
+        write_output(output, text)
     else:
         click.echo(text, nl=False)
 
 
 @trace.command("diagram")
 @click.argument("file", type=click.Path(path_type=Path))
-@click.option("--mermaid", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Write Mermaid here.")
-@click.option("--svg", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Write SVG here (graphviz).")
-@click.option("--png", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Write PNG here (graphviz).")
+@click.option("--mermaid", type=click.Path(dir_okay=False, path_type=Path), default=None, callback=writable_file, help="Write Mermaid here.")
+@click.option("--svg", type=click.Path(dir_okay=False, path_type=Path), default=None, callback=writable_file, help="Write SVG here (graphviz).")
+@click.option("--png", type=click.Path(dir_okay=False, path_type=Path), default=None, callback=writable_file, help="Write PNG here (graphviz).")
 @SCENARIO_OPTION
 def diagram(file: Path, mermaid: Path | None, svg: Path | None, png: Path | None, scenario: Path | None) -> None:
     """Draw the trace FILE as a sequence diagram (Mermaid on standard output if no file is given)."""
@@ -124,21 +108,21 @@ def diagram(file: Path, mermaid: Path | None, svg: Path | None, png: Path | None
         click.echo(diagrams.to_mermaid(m, t), nl=False)
         return
     if mermaid:
-        _write(mermaid, diagrams.to_mermaid(m, t))
+        write_output(mermaid, diagrams.to_mermaid(m, t))
     try:
         if svg:
-            _write(svg, diagrams.to_svg(m, t))
+            write_output(svg, diagrams.to_svg(m, t))
         if png:
-            _write(png, diagrams.to_png(m, t))
+            write_output(png, diagrams.to_png(m, t))
     except diagrams.DiagramError as e:
         raise TraceInputError(str(e)) from None
 
 
 @trace.command("graph")
 @click.argument("scenario_name")
-@click.option("--dot", "dot_out", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Write DOT here.")
-@click.option("--graphml", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Write GraphML here.")
-@click.option("--svg", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Write SVG here (graphviz dot).")
+@click.option("--dot", "dot_out", type=click.Path(dir_okay=False, path_type=Path), default=None, callback=writable_file, help="Write DOT here.")
+@click.option("--graphml", type=click.Path(dir_okay=False, path_type=Path), default=None, callback=writable_file, help="Write GraphML here.")
+@click.option("--svg", type=click.Path(dir_okay=False, path_type=Path), default=None, callback=writable_file, help="Write SVG here (graphviz dot).")
 @click.option("--highlight", "prop", default=None,
               help="Highlight the shortest counterexample (or reachability witness) of this property.")
 @click.option("--max-states", type=click.IntRange(min=1), default=None,
@@ -171,7 +155,7 @@ def graph_cmd(scenario_name: str, dot_out: Path | None, graphml: Path | None, sv
     if not (dot_out or graphml or svg):
         click.echo(dot_text, nl=False)
     if dot_out:
-        _write(dot_out, dot_text)
+        write_output(dot_out, dot_text)
     if graphml:
         G.write_graphml(g, graphml)
     if svg:
@@ -179,7 +163,7 @@ def graph_cmd(scenario_name: str, dot_out: Path | None, graphml: Path | None, sv
             raise TraceInputError("graphviz is not installed (no 'dot' on PATH): apt-get install graphviz")
         import graphviz
 
-        _write(svg, graphviz.Source(dot_text, engine="dot").pipe(format="svg", quiet=True).decode("utf-8"))
+        write_output(svg, graphviz.Source(dot_text, engine="dot").pipe(format="svg", quiet=True).decode("utf-8"))
     click.echo(f"{m.sc.name}: {g.graph['states']:,} states, {g.graph['transitions']:,} transitions", err=True)
 
 
