@@ -23,14 +23,27 @@ def certificate():
     return rep, lemmafile.write(rep)
 
 
-def test_a_proof_from_its_own_lemma_file_keeps_every_lemma_and_searches_nothing(certificate):
+def test_a_proof_from_its_own_lemma_file_keeps_every_lemma_and_searches_nothing(certificate, monkeypatch):
+    """...and asks about each actor step in parts of at most ``CHECK_MOVES`` paths (each question
+    is then "unsat", which the solver finds faster on fewer paths)."""
+    from aiospec.checker.symbolic import houdini, strengthen
+
     rep, text = certificate
     only = lemmafile.read(text, "cancel-race")
     assert len(only) == len(rep.lemmas) and "TYPE-OK" in only
+    widths: list[int] = []
+    real = houdini._new_solver
+    monkeypatch.setattr(houdini, "_new_solver", lambda ctx, ms, lo, hi: widths.append(hi - lo + 1) or real(ctx, ms, lo, hi))
     again = prove(Model(load("cancel-race")), only=only)
     assert again.dropped == [] and sorted(again.lemmas) == sorted(rep.lemmas)
     assert again.candidates == len(rep.lemmas) < rep.candidates
     assert {r.prop: r.result for r in again.results} == {t: "proved" for t in TARGETS}
+    assert max(widths) > 8  # some actor step has more than 8 paths here...
+    widths.clear()
+    monkeypatch.setattr(strengthen, "CHECK_MOVES", 8)
+    parts = prove(Model(load("cancel-race")), only=only)
+    assert sorted(parts.lemmas) == sorted(rep.lemmas)
+    assert widths and max(widths) <= 8  # ...and none is asked about whole
 
 
 def test_the_weakened_facts_a_file_names_are_proposed_again(certificate):

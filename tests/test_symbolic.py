@@ -385,7 +385,7 @@ def test_houdini_asks_each_half_when_the_solver_cannot_answer(cancel_race, monke
     lay = plain.layout
     mined = mine(m, lay, reachable_states(m, 10_000), plain.xs)
 
-    def run() -> tuple[list[str], list[str]]:
+    def run(max_moves: int | None = None) -> tuple[list[str], list[str]]:
         un = Unroller(plain)
         step = un.step()
         x0, x1 = un.frames[0], un.frames[1]
@@ -393,7 +393,8 @@ def test_houdini_asks_each_half_when_the_solver_cannot_answer(cancel_race, monke
         cands += [(t, z3.substitute(f, *zip(plain.xs, x0)), z3.substitute(f, *zip(plain.xs, x1)))
                   for t, f in mined]
         dropped: list[str] = []
-        kept, complete = H.houdini(z3.SolverFor("QF_BV"), un.init_values(m), un, step, cands, dropped)
+        kept, complete = H.houdini(z3.SolverFor("QF_BV"), un.init_values(m), un, step, cands, dropped,
+                                   max_moves=max_moves)
         assert complete
         return [c[0] for c in kept], dropped
 
@@ -409,6 +410,29 @@ def test_houdini_asks_each_half_when_the_solver_cannot_answer(cancel_race, monke
                                                                                          lo, hi, asked, limit=0))
     nothing, dropped = run()  # not even one move answers: nothing is claimed
     assert nothing == [] and dropped[-1].startswith("(solver gave unknown")
+    asked.clear()  # asked in parts of at most 8 moves from the start: the same survivors, nothing wider asked
+    monkeypatch.setattr(H, "_new_solver", lambda ctx, ms, lo, hi: _NoAnswerOnWideQuestions(real(ctx, ms, lo, hi),
+                                                                                         lo, hi, asked, limit=8))
+    parts, dropped = run(max_moves=8)
+    assert parts == whole and not any("solver gave" in d for d in dropped)
+    assert max(hi - lo + 1 for lo, hi in asked) <= 8
+
+
+@settings(max_examples=200, deadline=None)
+@given(hs.integers(0, 50), hs.integers(0, 400), hs.one_of(hs.none(), hs.integers(1, 100)))
+def test_a_step_is_cut_into_near_equal_parts_that_cover_it_once(lo, n, most):
+    from aiospec.checker.symbolic.houdini import _chunks
+
+    hi = lo + n
+    parts = _chunks(lo, hi, most)
+    assert parts[0][0] == lo and parts[-1][1] == hi
+    assert all(b + 1 == c for (_, b), (c, _) in zip(parts, parts[1:]))  # contiguous, no overlap
+    sizes = [b - a + 1 for a, b in parts]
+    assert min(sizes) >= 1 and max(sizes) - min(sizes) <= 1
+    if most is None:
+        assert len(parts) == 1
+    else:
+        assert max(sizes) <= most and len(parts) == -(-(n + 1) // most)  # as few parts as the limit allows
 
 
 def test_prove_by_default_encodes_assuming_the_reachable_values_and_proves_every_target(cancel_race):

@@ -46,7 +46,8 @@ def houdini(s: z3.Solver, init: list[int], un, step: z3.BoolRef, cands: list[Can
             dropped: list[str], protect: frozenset[str] = frozenset(),
             progress: Callable[[str], None] | None = None,
             timeout_ms: int | None = None,
-            explicit: Callable[[list[z3.BoolRef]], Amplifier] | None = None) -> tuple[list[Candidate], bool]:
+            explicit: Callable[[list[z3.BoolRef]], Amplifier] | None = None,
+            max_moves: int | None = None) -> tuple[list[Candidate], bool]:
     """The largest inductive subset of ``cands``: those true initially and kept by every step
     from a state satisfying all of them.
 
@@ -62,7 +63,9 @@ def houdini(s: z3.Solver, init: list[int], un, step: z3.BoolRef, cands: list[Can
     asks only the steps before the last drop).  ``progress`` hears about the search every few
     seconds.  ``explicit`` (given the candidates' frame-0 formulas) makes an ``Amplifier``: each
     pre-state the solver finds is then also stepped explicitly, and every candidate a real step
-    breaks from it is dropped at once."""
+    breaks from it is dropped at once.  ``max_moves``: an actor step with more paths than this is
+    asked about in near-equal parts from the start, instead of whole and halved only after the
+    time limit (see ``CHECK_MOVES``)."""
     x0 = un.frames[0]
     keep = []
     at_init = Renamer([(x, z3.BitVecVal(v, x.size())) for x, v in zip(x0, init)])
@@ -81,7 +84,7 @@ def houdini(s: z3.Solver, init: list[int], un, step: z3.BoolRef, cands: list[Can
     assume_pre = [z3.Implies(pre[i], c[1]) for i, c in enumerate(cands)]
     alive = set(range(len(cands)))
     pinned: set[int] = set()
-    questions = _Questions(un, cands)
+    questions = _Questions(un, cands, max_moves)
     solvers: dict[tuple[int, int], z3.Solver] = {}
 
     def solver_for(lo: int, hi: int, asked: list[int]) -> z3.Solver:
@@ -158,6 +161,15 @@ def houdini(s: z3.Solver, init: list[int], un, step: z3.BoolRef, cands: list[Can
     return out, True
 
 
+# When every candidate is expected to survive (a lemma file checked again), each question is
+# "unsat" and the solver must refute every path it covers: on `default` (18,685 lemmas) three
+# questions of 90 to 323 paths hit the 120 s limit before being halved, and Houdini took 809 s;
+# asked in parts of at most 64 paths from the start, none did and it took 511 s (same lemmas,
+# the other core busy both times).  A search, whose questions are mostly "sat" and quick on a
+# whole step, is left as it was (not measured with parts).
+CHECK_MOVES = 64
+
+
 def _new_solver(ctx: z3.Context, timeout_ms: int | None, lo: int, hi: int) -> z3.Solver:
     """A solver for the questions about moves lo..hi (a seam for tests: they make one fail)."""
     g = z3.SolverFor("QF_BV", ctx=ctx)
@@ -166,12 +178,19 @@ def _new_solver(ctx: z3.Context, timeout_ms: int | None, lo: int, hi: int) -> z3
     return g
 
 
+def _chunks(lo: int, hi: int, most: int | None) -> list[tuple[int, int]]:
+    """lo..hi cut into near-equal ranges of at most ``most`` moves."""
+    n = hi - lo + 1
+    k = 1 if not most else -(-n // most)
+    return [(lo + n * i // k, lo + n * (i + 1) // k - 1) for i in range(k)]
+
+
 class _Questions:
     """What Houdini asks: per (actor, option), the range of selector values of its paths and
     the candidates over a variable one of those paths writes.  A question the solver cannot
     answer in time is split into its two halves (``split``)."""
 
-    def __init__(self, un, cands: list[Candidate]) -> None:
+    def __init__(self, un, cands: list[Candidate], max_moves: int | None = None) -> None:
         slot = {x.get_id(): v for v, x in enumerate(un.frames[1])}
         memo: dict[int, frozenset[int]] = {}
         self.reads = [frozenset(slot[k] for k in constants(c[2], memo) if k in slot) for c in cands]
@@ -186,7 +205,7 @@ class _Questions:
                 groups[-1][1] = n
             else:
                 groups.append([n, n, (st.actor, st.option)])
-        self.todo = [self.question(lo, hi) for lo, hi, _ in groups]
+        self.todo = [self.question(a, b) for lo, hi, _ in groups for a, b in _chunks(lo, hi, max_moves)]
 
     def question(self, lo: int, hi: int) -> tuple[int, int, list[int]]:
         w = set().union(*(self.writes.get(n, set()) for n in range(lo, hi + 1)))
