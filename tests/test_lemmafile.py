@@ -24,8 +24,7 @@ def certificate():
 
 
 def test_a_proof_from_its_own_lemma_file_keeps_every_lemma_and_searches_nothing(certificate, monkeypatch):
-    """...and asks about each actor step in parts of at most ``CHECK_MOVES`` paths (each question
-    is then "unsat", which the solver finds faster on fewer paths)."""
+    """...and asks about each actor step in parts of at most ``MAX_MOVES`` paths."""
     from aiospec.checker.symbolic import houdini, strengthen
 
     rep, text = certificate
@@ -40,7 +39,7 @@ def test_a_proof_from_its_own_lemma_file_keeps_every_lemma_and_searches_nothing(
     assert {r.prop: r.result for r in again.results} == {t: "proved" for t in TARGETS}
     assert max(widths) > 8  # some actor step has more than 8 paths here...
     widths.clear()
-    monkeypatch.setattr(strengthen, "CHECK_MOVES", 8)
+    monkeypatch.setattr(strengthen, "MAX_MOVES", 8)
     parts = prove(Model(load("cancel-race")), only=only)
     assert sorted(parts.lemmas) == sorted(rep.lemmas)
     assert widths and max(widths) <= 8  # ...and none is asked about whole

@@ -65,7 +65,7 @@ def houdini(s: z3.Solver, init: list[int], un, step: z3.BoolRef, cands: list[Can
     pre-state the solver finds is then also stepped explicitly, and every candidate a real step
     breaks from it is dropped at once.  ``max_moves``: an actor step with more paths than this is
     asked about in near-equal parts from the start, instead of whole and halved only after the
-    time limit (see ``CHECK_MOVES``)."""
+    time limit (see ``MAX_MOVES``)."""
     x0 = un.frames[0]
     keep = []
     at_init = Renamer([(x, z3.BitVecVal(v, x.size())) for x, v in zip(x0, init)])
@@ -161,13 +161,14 @@ def houdini(s: z3.Solver, init: list[int], un, step: z3.BoolRef, cands: list[Can
     return out, True
 
 
-# When every candidate is expected to survive (a lemma file checked again), each question is
-# "unsat" and the solver must refute every path it covers: on `default` (18,685 lemmas) three
-# questions of 90 to 323 paths hit the 120 s limit before being halved, and Houdini took 809 s;
-# asked in parts of at most 64 paths from the start, none did and it took 511 s (same lemmas,
-# the other core busy both times).  A search, whose questions are mostly "sat" and quick on a
-# whole step, is left as it was (not measured with parts).
-CHECK_MOVES = 64
+# An actor step with many paths is asked about in parts of at most this many.  Where a question
+# is "unsat" the solver must refute every path it covers, and that grows faster than the paths:
+# checking `default`'s lemma file (18,685 lemmas), three whole-step questions of 90 to 323 paths
+# ran into the 120 s limit before being halved, and Houdini took 809 s; in parts of 64 none did,
+# 511 s (parts of 32: 530 s).  Searches: `lio-wait` 92-121 s against 137-143 s whole, `race-n
+# T=2` 117 s against 126 s, `lio-signal` the same 175 s; same lemmas (docs/proofs.md says the
+# load).  The search on `default` was not measured in parts.
+MAX_MOVES = 64
 
 
 def _new_solver(ctx: z3.Context, timeout_ms: int | None, lo: int, hi: int) -> z3.Solver:

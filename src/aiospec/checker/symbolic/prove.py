@@ -26,7 +26,7 @@ from .bmc import NOT_BY_DEFAULT, TYPE, Unroller
 from .concrete import amplifier_for
 from .encode import SPEC_ERROR, Encoding, encode
 from .family import closure
-from .houdini import CHECK_MOVES, houdini
+from .houdini import MAX_MOVES, houdini
 from .kinduct import k_induction
 from .lemmas import mine, reachable_states, show
 from .rename import Renamer
@@ -149,7 +149,7 @@ def _on_encoding(model: Model, enc: Encoding, states: list, timeout_ms: int,
     s.set("timeout", timeout_ms)
     cands, _ = houdini(s, un.init_values(model), un, step, cands, rep.dropped, timeout_ms=timeout_ms,
                        explicit=amplifier_for(model, enc.layout, x0),
-                       max_moves=CHECK_MOVES if only is not None else None)
+                       max_moves=MAX_MOVES)
     rep.lemmas = [c[0] for c in cands]
     return rep, enc, s, un, [c[1] for c in cands]
 

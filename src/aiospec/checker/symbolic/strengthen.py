@@ -52,7 +52,7 @@ from .concrete import amplifier_for
 from .encode import Encoding, encode
 from .layout import Layout
 from .lemmas import mine, value_facts, weakenings
-from .houdini import CHECK_MOVES, houdini
+from .houdini import MAX_MOVES, houdini
 from .rename import Renamer
 
 
@@ -163,7 +163,7 @@ def strengthen(model: Model, props: list[Property] | None = None, limit: int = 5
         kept, complete = houdini(s, un.init_values(model), un, step, cands, lost, protect=protect,
                                  progress=lambda m: say(f"round {rnd}: {m}"), timeout_ms=timeout_ms,
                                  explicit=amplifier_for(model, lay, x0) if explicit else None,
-                                 max_moves=CHECK_MOVES if only is not None else None)
+                                 max_moves=MAX_MOVES)
         hs += time.perf_counter() - t1
         dropped += lost
         names = {c[0] for c in kept}
