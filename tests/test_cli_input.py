@@ -362,7 +362,7 @@ OUTPUTS = [
     ("prove", "return-twice", "--lemmas", "l.txt"),
     ("trace", "graph", "return-twice", "--dot", "g.dot"),
     ("trace", "convert", "docs/traces/cancel-race.P-RETURN.json", "--to", "text", "-o", "t.txt"),
-    ("conform", "--impl", "fake", "--junit", "j.xml"),
+    ("conform", "--impl", "reference", "--junit", "j.xml"),
 ]
 
 

@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from .cli_options import writable_file
+from .cli_options import writable_file, write_output
 
 _out = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 160)
 _err = Console(stderr=True, highlight=False)
@@ -116,13 +116,10 @@ def conform(impl: str, profile: str, scenario_opts: tuple[str, ...], scenario_ar
                 _out.print(f"\n[bold]{escape(v.scenario)}[/] ({v.kind}):\n{escape(v.explanation or v.detail)}")
     counts = summary(verdicts)
     _out.print("\n" + ", ".join(f"{n} {k}" for k, n in counts.items()))
-    try:
-        if junit:
-            junit.write_text(junit_xml(verdicts, impl, profile))
-        if markdown:
-            markdown.write_text(markdown_report(verdicts, impl, profile, runs))
-    except OSError as e:
-        raise _BadInput(f"cannot write report: {e}") from None
+    if junit:
+        write_output(junit, junit_xml(verdicts, impl, profile))
+    if markdown:
+        write_output(markdown, markdown_report(verdicts, impl, profile, runs))
     sys.exit(0 if all(v.ok for v in verdicts) else 1)
 
 

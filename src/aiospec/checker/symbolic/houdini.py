@@ -188,8 +188,8 @@ def _chunks(lo: int, hi: int, most: int | None) -> list[tuple[int, int]]:
 
 class _Questions:
     """What Houdini asks: per (actor, option), the range of selector values of its paths and
-    the candidates over a variable one of those paths writes.  A question the solver cannot
-    answer in time is split into its two halves (``split``)."""
+    the candidates over a variable one of those paths writes, in parts of at most ``max_moves``
+    paths.  A question the solver cannot answer in time is split into its two halves (``split``)."""
 
     def __init__(self, un, cands: list[Candidate], max_moves: int | None = None) -> None:
         slot = {x.get_id(): v for v, x in enumerate(un.frames[1])}
