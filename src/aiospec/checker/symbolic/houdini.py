@@ -166,8 +166,8 @@ def houdini(s: z3.Solver, init: list[int], un, step: z3.BoolRef, cands: list[Can
 # checking `default`'s lemma file (18,685 lemmas), three whole-step questions of 90 to 323 paths
 # ran into the 120 s limit before being halved, and Houdini took 809 s; in parts of 64 none did,
 # 511 s (parts of 32: 530 s).  Searches: `lio-wait` 92-121 s against 137-143 s whole, `race-n
-# T=2` 117 s against 126 s, `lio-signal` the same 175 s; same lemmas (docs/proofs.md says the
-# load).  The search on `default` was not measured in parts.
+# T=2` 117 s against 126 s, `lio-signal` 175 s and `race-n T=3` 7.2 min either way; same lemmas
+# (docs/proofs.md says the load).  The search on `default` was not measured in parts.
 MAX_MOVES = 64
 
 
