@@ -361,6 +361,7 @@ OUTPUTS = [
     ("bmc", "return-twice", "--trace-out", "d"),
     ("prove", "return-twice", "--lemmas", "l.txt"),
     ("trace", "graph", "return-twice", "--dot", "g.dot"),
+    ("trace", "graph", "return-twice", "--graphml", "g.graphml"),
     ("trace", "convert", "docs/traces/cancel-race.P-RETURN.json", "--to", "text", "-o", "t.txt"),
     ("conform", "--impl", "reference", "--junit", "j.xml"),
 ]
@@ -394,6 +395,16 @@ def test_an_output_in_a_new_folder_is_written_there(tmp_path):
     r = invoke("check", "return-twice", "--json", str(out), "--no-progress")
     assert r.exit_code == 0, r.output
     assert json.loads(out.read_text())["scenario"] == "return-twice"
+    gml = tmp_path / "other" / "g.graphml"  # GraphML went through networkx's own writer, which made no folder
+    r = invoke("trace", "graph", "return-twice", "--graphml", str(gml))
+    assert r.exit_code == 0, r.output
+    import networkx as nx
+
+    from aiospec.checker import graph as G
+    from aiospec.spec.model import Model
+    from aiospec.spec.scenario import load
+
+    assert nx.read_graphml(gml).number_of_nodes() == G.build(Model(load("return-twice"))).number_of_nodes()
 
 
 def test_a_write_that_fails_after_the_work_is_one_line_and_the_verdicts_are_kept(tmp_path, monkeypatch):

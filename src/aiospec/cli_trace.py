@@ -157,7 +157,7 @@ def graph_cmd(scenario_name: str, dot_out: Path | None, graphml: Path | None, sv
     if dot_out:
         write_output(dot_out, dot_text)
     if graphml:
-        G.write_graphml(g, graphml)
+        write_output(graphml, G.to_graphml(g))
     if svg:
         if not diagrams.have_dot():
             raise TraceInputError("graphviz is not installed (no 'dot' on PATH): apt-get install graphviz")

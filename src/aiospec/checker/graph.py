@@ -16,7 +16,6 @@ states would take minutes to write.
 from __future__ import annotations
 
 from collections import deque
-from pathlib import Path
 
 import networkx as nx
 
@@ -164,8 +163,9 @@ def to_dot(g: nx.DiGraph) -> str:
     return "\n".join(out) + "\n"
 
 
-def write_graphml(g: nx.DiGraph, path: str | Path) -> None:
-    """GraphML with string node ids (GraphML has no integer ids) and scalar attributes only."""
+def to_graphml(g: nx.DiGraph) -> str:
+    """GraphML with string node ids (GraphML has no integer ids) and scalar attributes only; text,
+    so that the command line writes it as it writes every other output."""
     h = nx.relabel_nodes(g, {n: str(n) for n in g.nodes})
     h.graph = {k: v for k, v in g.graph.items() if isinstance(v, (str, int, float, bool))}
-    nx.write_graphml(h, str(path))
+    return "\n".join(nx.generate_graphml(h)) + "\n"
