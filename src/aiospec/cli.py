@@ -242,13 +242,13 @@ def properties() -> None:
 @main.command()
 @click.option("--markdown", is_flag=True, help="Print Markdown (as in docs/spec.md).")
 @click.option("--update", type=click.Path(dir_okay=False, exists=True, path_type=Path), default=None,
-              help="Rewrite the generated part of this Markdown file (docs/spec.md).")
+              callback=writable_file, help="Rewrite the generated part of this Markdown file (docs/spec.md).")
 def spec(markdown: bool, update: Path | None) -> None:
     """Print the model's variables and actions, generated from the spec definition."""
     from .spec.doc import spec_markdown, update_doc
 
     if update:
-        update.write_text(update_doc(update.read_text()))
+        write_output(update, update_doc(update.read_text()))
         err.print(f"updated {update}")
         return
     text = spec_markdown()
