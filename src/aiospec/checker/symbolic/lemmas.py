@@ -185,7 +185,8 @@ def mine(model: Model, lay: Layout, states: list[State], xs: list[z3.BitVecRef])
             slot, sub = lay.slots[i], vs[seen[r]]
             out.append((f"{atoms[k].text} -> {slot.name} in {{{', '.join(show(slot, int(v)) for v in sub)}}}",
                         z3.Implies(forms[k], z3.Or(*[xs[i] == int(v) for v in sub]))))
-    return out + symmetric(model, lay, vals, xs)
+    seen = {t for t, _ in out}  # a symmetric fact may be one a run showed already: one candidate
+    return out + [c for c in symmetric(model, lay, vals, xs) if c[0] not in seen and not seen.add(c[0])]
 
 
 # Positions whose local names a job: their lemmas about that job are proposed for every other

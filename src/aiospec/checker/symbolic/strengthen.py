@@ -131,7 +131,8 @@ def strengthen(model: Model, props: list[Property] | None = None, limit: int = 5
     if only is not None:  # and the weakened facts it names (proposed when their fact broke)
         broke = [(t, f) for t, f in mined if "->" not in t and t not in only]
         mined = [(t, f) for t, f in mined if t in only]
-        mined += [c for c in weakenings(model, lay, states, xs, broke) if c[0] in only]
+        named = {t for t, _ in mined}  # a weakening may read as a mined implication: one candidate, not two
+        mined += [c for c in weakenings(model, lay, states, xs, broke) if c[0] in only and c[0] not in named]
         spec_alive = set(only)
     say(f"{len(states):,} states, {len(mined):,} candidate lemmas")
     alive = {t for t, _ in mined}
