@@ -4,12 +4,14 @@
     python benchmarks/bench_symbolic.py --scenarios lio-wait default --facts --no-prove --depth 8
     python benchmarks/bench_symbolic.py --prove-only --scenarios cancel-race lio-wait lio-signal
     python benchmarks/bench_symbolic.py --prove-only --shipped --scenarios lio-wait lio-signal default
+    python benchmarks/bench_symbolic.py --prove-only --minimal --scenarios cancel-race lio-wait
     python benchmarks/bench_symbolic.py --prove-only --scenarios docs/examples/race-n.toml --repeat T=3
     python benchmarks/bench_symbolic.py --scenarios default --compare-por --depth 13
 
 For each scenario: symbolic paths and guarded updates of the encoding and the time to build
 it; the cumulative BMC time at each depth up to ``--depth`` (with what it found); then
 ``aiospec prove``'s table: each target property, its result and solver seconds.
+``--minimal`` also finds the lemmas each proof uses (unsat cores) and prints how many and how long.
 ``--compare-por`` encodes once with sampled facts (as ``aiospec bmc``) and runs BMC with and
 without the partial-order reduction on that encoding, printing the time of each depth.
 """
@@ -44,6 +46,8 @@ def main() -> None:
     ap.add_argument("--shipped", action="store_true",
                     help="with --prove-only: start from the lemma file shipped with the scenario (as `aiospec prove` "
                          "does), and print the time of that check")
+    ap.add_argument("--minimal", action="store_true",
+                    help="with --prove-only: also find the lemmas each proof uses (as `aiospec prove --minimal`)")
     ap.add_argument("--compare-por", action="store_true",
                     help="BMC with and without the partial-order reduction, on one encoding with sampled facts")
     ap.add_argument("--repeat", action="append", default=[], metavar="THREAD=N",
@@ -67,9 +71,11 @@ def main() -> None:
             only = lemmafile.read(text, name) if text else None
             t1 = time.perf_counter()
             rep = prove(m, progress=lambda msg: print(f"  [{time.perf_counter() - t1:6.1f}s] {msg}", flush=True),
-                        only=only)
+                        only=only, minimize=args.minimal)
             print(f"\n== {m.sc.name}: prove{' from the shipped lemma file' if only else ''}: {len(rep.lemmas):,} inductive "
                   f"lemmas of {rep.candidates:,} candidates, {time.perf_counter() - t1:.1f} s in all")
+            if rep.needed_note:
+                print(f"   {rep.needed_note}")
             _table(rep)
             continue
         if args.compare_por:

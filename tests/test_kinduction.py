@@ -10,6 +10,7 @@ from click.testing import CliRunner
 from aiospec.checker.mutants import MUTANTS, applied, model_for
 from aiospec.checker.symbolic.bmc import Unroller, bmc
 from aiospec.checker.symbolic.encode import encode
+from aiospec.checker.symbolic import minimize
 from aiospec.checker.symbolic.kinduct import bad_at, k_induction
 from aiospec.checker.symbolic.lemmas import mine, reachable_states
 from aiospec.checker.symbolic.prove import _deeper
@@ -83,6 +84,30 @@ def test_k_induction_of_an_invariant_and_of_a_two_state_property(weak_cancel_rac
     for name in ("D13", "D2-STICKY"):
         assert [k_induction(enc, un, weak, name, k, init).result for k in (1, 2)] == ["proved", "proved"], name
 
+
+def test_a_k_induction_proof_says_which_lemmas_it_used(weak_cancel_race):
+    """SPEC-ERROR is 2-inductive over the weak facts (not 1-inductive): under guarding literals
+    the proof names a core, and the core alone proves it again."""
+    m, enc, un, weak = weak_cancel_race
+    lits = [z3.Bool(f"t{i}") for i in range(len(weak))]
+    guarded = [z3.Implies(b, f) for b, f in zip(lits, weak)]
+    init = un.init(m)
+    r = k_induction(enc, un, guarded, "SPEC-ERROR", 2, init, assume=lits)
+    assert r.result == "proved" and r.core is not None
+    used = {b.get_id() for b in r.core}
+    core = [f for b, f in zip(lits, weak) if b.get_id() in used]
+    assert 0 < len(core) < len(weak)
+    assert k_induction(enc, un, core, "SPEC-ERROR", 2, init).result == "proved"
+    assert k_induction(enc, un, [], "SPEC-ERROR", 2, init).result != "proved"  # so the core is not empty by luck
+
+
+def test_survivors_that_are_not_inductive_are_refused(weak_cancel_race):
+    """The fixpoint asks each step about the kept lemmas under the survivors; if a step breaks
+    one, the survivors were not inductive and no smaller set is claimed."""
+    m, enc, un, weak = weak_cancel_race
+    names = [f"fact {i}" for i in range(len(weak))]
+    with pytest.raises(minimize.CannotMinimize, match="not inductive"):
+        minimize.needed(enc, un, names, weak, set(names), [])
 
 def test_prove_cli_k_max():
     r = CliRunner().invoke(main, ["prove", "cancel-race", "--prop", "A1", "--k-max", "0"])

@@ -458,14 +458,11 @@ def test_prove_claims_nothing_when_the_type_invariant_is_not_inductive(cancel_ra
 @pytest.mark.heavy
 def test_prove_lio_wait_two_jobs_and_a_lio():
     """Two jobs in one lio: D13/D14 are about a real lio here (about 45 s)."""
-    from aiospec.checker.symbolic import lemmafile
-
     m = Model(load("lio-wait"))
     rep = prove(m)
     assert {r.prop: r.result for r in rep.results} == {t: "proved" for t in TARGETS}
     assert any("lio[0].COUNT - #{j : " in x for x in rep.lemmas)
-    # the lemma file shipped for `aiospec prove lio-wait` is what this search finds
-    assert lemmafile.read(lemmafile.shipped("lio-wait"), "lio-wait") == lemmafile.read(lemmafile.write(rep), "lio-wait")
+    _shipped_file_is_a_part_of(m, rep)
 
 
 @pytest.mark.heavy
@@ -479,12 +476,20 @@ def test_prove_lio_signal_needs_the_broken_facts_proposed_under_each_control_ato
     assert {r.prop: r.result for r in rep.results} == {t: "proved" for t in TARGETS}
     assert "job[1].G_RETURNED == 0" not in rep.lemmas  # broken, as an unconditional fact
     assert any(x.startswith("lemma: ") and x.endswith("-> job[1].G_RETURNED == 0") for x in rep.lemmas)
-    # the shipped lemma file is what this search finds (that a proof from a file proposes the
-    # weakened facts it names again: test_lemmafile)
+    _shipped_file_is_a_part_of(m, rep)  # (that a proof from a file proposes the weakened facts it names again: test_lemmafile)
+
+
+def _shipped_file_is_a_part_of(m: Model, rep) -> None:
+    """The lemma file shipped with the scenario holds the lemmas its proof uses: all of them
+    among what the search keeps (so a change to the spec that drops one fails CI until the file is
+    written again), and enough to prove every target on their own."""
     from aiospec.checker.symbolic import lemmafile
 
-    assert lemmafile.read(lemmafile.shipped("lio-signal"), "lio-signal") == lemmafile.read(lemmafile.write(rep),
-                                                                                         "lio-signal")
+    name = m.sc.name
+    small = lemmafile.read(lemmafile.shipped(name), name)
+    assert small < lemmafile.read(lemmafile.write(rep), name)
+    again = prove(m, only=small)
+    assert again.dropped == [] and {r.prop: r.result for r in again.results} == {t: "proved" for t in TARGETS}
 
 
 def test_mine_proposes_a_weakened_fact_under_every_control_atom(cancel_race):

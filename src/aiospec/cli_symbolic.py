@@ -123,11 +123,13 @@ def bmc(scenario: str, depth: int, profile: str | None, prop_names: tuple[str, .
                    "is tried by k-induction for k = 2 up to this (1: plain induction only).")
 @click.option("--search", is_flag=True, help="Search all the mined candidates even when a lemma file ships with "
               "the built-in scenario (by default the shipped file is checked, and the search runs only if it is stale).")
+@click.option("--minimal", is_flag=True, help="After the proof, find the lemmas it uses (unsat cores) and say how "
+              "many; --lemmas then writes only those: a smaller certificate that --from-lemmas checks faster.")
 @progress_option
 @repeat_option
 def prove(scenario: str, profile: str | None, prop_names: tuple[str, ...], mutant: str | None, bound: int,
           lemmas_out: Path | None, lemmas_in: Path | None, states_limit: int, k_max: int, search: bool,
-          progress: bool, repeat: dict[str, int]) -> None:
+          minimal: bool, progress: bool, repeat: dict[str, int]) -> None:
     """Prove properties of SCENARIO for every depth, by induction with z3 (Houdini strengthening)."""
     from .checker.mutants import MUTANTS, applied, model_for
     from .checker.symbolic import lemmafile
@@ -156,12 +158,16 @@ def prove(scenario: str, profile: str | None, prop_names: tuple[str, ...], mutan
         model = model_for(sc, mu)
         with reporter(err, f"proving on {sc.name}", enabled=progress) as say:
             rep = run_prove(model, targets, progress=say, states_limit=states_limit, k_max=k_max,
-                            only=only)  # it explores the scenario itself
-            if lemmas_in is None and only is not None and rep.dropped:
-                out.print(f"the lemma file shipped with {sc.name} is stale ({len(rep.dropped):,} of its lemmas are "
-                          "not inductive): searching all the mined candidates", markup=False)
+                            only=only, minimize=minimal)  # it explores the scenario itself
+            unproved = [r.prop for r in rep.results if r.result != "proved"]
+            if lemmas_in is None and only is not None and (rep.dropped or unproved):
+                why = (f"{len(rep.dropped):,} of its lemmas are not inductive" if rep.dropped
+                       else f"they do not prove {', '.join(unproved)}")
+                out.print(f"the lemma file shipped with {sc.name} is stale ({why}): searching all the mined candidates",
+                          markup=False)
                 only = None
-                rep = run_prove(model, targets, progress=say, states_limit=states_limit, k_max=k_max)
+                rep = run_prove(model, targets, progress=say, states_limit=states_limit, k_max=k_max,
+                                minimize=minimal)
         bounded = {}
         if bound and any(r.result != "proved" for r in rep.results):
             bres = run_bmc(model, bound, [p for p in (props or []) if p] or None)
@@ -181,10 +187,12 @@ def prove(scenario: str, profile: str | None, prop_names: tuple[str, ...], mutan
     if rep.dropped:
         shown = "; ".join(x.removeprefix("lemma: ") for x in rep.dropped[:5])
         out.print(f"dropped (not inductive): {len(rep.dropped):,}, e.g. {shown}", markup=False)
+    if rep.needed_note:
+        out.print(rep.needed_note, markup=False)
     unwritten = None
     if lemmas_out:
         try:
-            write_output(lemmas_out, lemmafile.write(rep))
+            write_output(lemmas_out, lemmafile.write(rep, minimal=minimal))
             out.print(f"lemmas written to {lemmas_out}", markup=False)
         except CannotWrite as e:  # the verdicts below are still printed
             unwritten = e

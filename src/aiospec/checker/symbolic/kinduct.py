@@ -31,6 +31,7 @@ class KResult:
     detail: str = ""
     frame: int = 0  # for "not inductive": the step that breaks it starts at this frame of ``model``
     model: z3.ModelRef | None = None
+    core: list[z3.BoolRef] | None = None  # for "proved" with ``assume``: the assumptions the step case used
 
 
 def bad_at(enc: Encoding, un: Unroller, name: str, i: int) -> z3.BoolRef:
@@ -55,9 +56,12 @@ def _span(enc: Encoding, name: str, k: int) -> tuple[int, int]:
 
 
 def k_induction(enc: Encoding, un: Unroller, survivors: list[z3.BoolRef], name: str, k: int,
-                init: z3.BoolRef, timeout_ms: int = 120_000) -> KResult:
+                init: z3.BoolRef, timeout_ms: int = 120_000,
+                assume: list[z3.BoolRef] | None = None) -> KResult:
     """Whether ``name`` is k-inductive relative to ``survivors`` (formulas over ``un``'s
-    frame 0), with the base case checked by BMC from ``init`` (over frame 0)."""
+    frame 0), with the base case checked by BMC from ``init`` (over frame 0).  ``assume``:
+    literals the survivors are guarded by (``minimize``); the step case is checked under them,
+    and a proof says which it used (``KResult.core``)."""
     first, last = _span(enc, name, k)
     while len(un.frames) <= last:
         un.step()
@@ -73,7 +77,8 @@ def k_induction(enc: Encoding, un: Unroller, survivors: list[z3.BoolRef], name: 
         for j in range(i + 1, distinct):
             s.add(z3.Or(*[a != b for a, b in zip(un.frames[i], un.frames[j])]))
     s.add(bad_at(enc, un, name, last))
-    r = s.check()
+    r = s.check(*(assume or ()))
+    core = list(s.unsat_core()) if r == z3.unsat and assume else None
     if r == z3.sat:
         return KResult(k, "not inductive", f"a path of {k} steps from strengthened states breaks it",
                        frame=last if name in enc.step_props else last - 1, model=s.model())
@@ -91,4 +96,4 @@ def k_induction(enc: Encoding, un: Unroller, survivors: list[z3.BoolRef], name: 
             if r != z3.unsat:
                 return KResult(k, "unknown", f"solver: {r} on the base case at depth {i}")
         base.add(un.trans[i])
-    return KResult(k, "proved", f"{k}-inductive, and no run of fewer steps breaks it")
+    return KResult(k, "proved", f"{k}-inductive, and no run of fewer steps breaks it", core=core)

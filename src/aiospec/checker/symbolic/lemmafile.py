@@ -25,8 +25,10 @@ class BadLemmaFile(ValueError):
     """The file is not a lemma file, or is one for another scenario."""
 
 
-def write(rep: ProveReport, dropped: bool = True) -> str:
-    return (f"{HEADER}{rep.scenario}\n{INDUCTIVE}\n" + "".join(f"{x}\n" for x in rep.lemmas)
+def write(rep: ProveReport, dropped: bool = True, minimal: bool = False) -> str:
+    """The file's text; ``minimal``: only the lemmas the proof uses (``rep.needed``), when found."""
+    names = rep.needed if minimal and rep.needed is not None else rep.lemmas
+    return (f"{HEADER}{rep.scenario}\n{INDUCTIVE}\n" + "".join(f"{x}\n" for x in dict.fromkeys(names))
             + (f"{DROPPED}\n" + "".join(f"{x}\n" for x in rep.dropped) if dropped else ""))
 
 
@@ -62,20 +64,37 @@ def shipped(scenario: str) -> str | None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Search the lemmas of built-in scenarios and ship them (a maintainer's command: run it
-    after a change to the spec makes a shipped file stale)."""
-    import sys
+    """Search the lemmas of built-in scenarios and ship the ones the proof uses (a maintainer's
+    command: run it after a change to the spec makes a shipped file stale).  ``--from-shipped``
+    starts from the file shipped now instead of searching (to make an existing file smaller).
+    The smaller set is proved again from scratch, and shipped only if it proves every target
+    the search proved."""
+    import argparse
     from pathlib import Path
 
     from ...spec.model import Model
     from ...spec.scenario import load
     from .prove import prove
 
+    ap = argparse.ArgumentParser(prog="python -m aiospec.checker.symbolic.lemmafile")
+    ap.add_argument("names", nargs="+", metavar="SCENARIO")
+    ap.add_argument("--from-shipped", action="store_true")
+    args = ap.parse_args(argv)
     folder = Path(__file__).resolve().parents[2] / "scenarios" / "lemmas"
-    for name in argv if argv is not None else sys.argv[1:]:
-        rep = prove(Model(load(name)), progress=lambda m, n=name: print(f"{n}: {m}", flush=True))
-        (folder / f"{name}.lemmas.gz").write_bytes(gzip.compress(write(rep, dropped=False).encode(), mtime=0))
-        print(f"{name}: {len(rep.lemmas):,} lemmas shipped; "
+    for name in args.names:
+        model = Model(load(name))
+        say = (lambda m, n=name: print(f"{n}: {m}", flush=True))
+        text = shipped(name) if args.from_shipped else None
+        rep = prove(model, progress=say, minimize=True, only=read(text, name) if text else None)
+        print(f"{name}: {rep.needed_note}", flush=True)
+        if rep.needed is not None:  # checked again from scratch, as a later run will
+            again = prove(model, progress=say, only=frozenset(x.removeprefix("lemma: ") for x in rep.needed))
+            verdicts = [(r.prop, r.result) for r in rep.results]
+            if again.dropped or [(r.prop, r.result) for r in again.results] != verdicts:
+                raise SystemExit(f"{name}: the smaller set does not prove what the whole did; nothing written")
+        (folder / f"{name}.lemmas.gz").write_bytes(gzip.compress(write(rep, dropped=False, minimal=True).encode(),
+                                                                 mtime=0))
+        print(f"{name}: {len(rep.needed or rep.lemmas):,} lemmas shipped; "
               + ", ".join(f"{r.prop} {r.result}" for r in rep.results), flush=True)
 
 

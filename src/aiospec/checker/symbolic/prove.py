@@ -14,6 +14,7 @@ the first case k-induction over the same survivors (``kinduct``) may still prove
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -29,6 +30,7 @@ from .family import closure
 from .houdini import MAX_MOVES, houdini
 from .kinduct import k_induction
 from .lemmas import mine, reachable_states, show
+from .minimize import CannotMinimize, needed, roots_of
 from .rename import Renamer
 from .strengthen import NotExact, sample_states, strengthen
 
@@ -55,6 +57,8 @@ class ProveReport:
     encode_seconds: float = 0.0
     candidates: int = 0
     mined_from: str = ""  # "the N reachable states", or "a sample of N states"
+    needed: list[str] | None = None  # with ``minimize``: the lemmas the proof uses (``minimize.py``)
+    needed_note: str = ""  # how they were found, or why every lemma is kept
 
 
 def _good(enc: Encoding, name: str, xs) -> z3.BoolRef:
@@ -66,7 +70,7 @@ def _good(enc: Encoding, name: str, xs) -> z3.BoolRef:
 def prove(model: Model, targets: tuple[str, ...] = TARGETS, enc: Encoding | None = None,
           reachable: set[int] | None = None, timeout_ms: int = 120_000, mined: bool = True,
           states_limit: int = 300_000, progress: Callable[[str], None] | None = None,
-          k_max: int = 3, only: frozenset[str] | None = None) -> ProveReport:
+          k_max: int = 3, only: frozenset[str] | None = None, minimize: bool = False) -> ProveReport:
     """Prove ``targets`` on the scenario of ``model`` (see the module docstring).
 
     With ``enc`` given (or ``mined`` off) Houdini runs on that encoding.  Otherwise the
@@ -76,7 +80,8 @@ def prove(model: Model, targets: tuple[str, ...] = TARGETS, enc: Encoding | None
     not prove is tried by k-induction for k = 2 .. ``k_max`` (``kinduct``), unless its
     counterexample to induction starts from a reachable state.  ``only``: start from these
     candidates (names, as ``lemmafile.write`` writes them) instead of all the mined ones: a lemma
-    file is a certificate, checked again here, so a stale one can only prove less."""
+    file is a certificate, checked again here, so a stale one can only prove less.  ``minimize``:
+    also find the lemmas the proof uses (``ProveReport.needed``), a smaller certificate."""
     # the spec's invariants are Houdini candidates; a step, event or end property is encoded only
     # when it is a target (P-CANCEL alone was a third of the encoding of race-n with four requests)
     props = [p for p in PROPERTIES if p.kind != "reach"
@@ -113,7 +118,31 @@ def prove(model: Model, targets: tuple[str, ...] = TARGETS, enc: Encoding | None
                        for t in targets]
         return rep
     _check_targets(rep, enc, s, un, strengthening, targets, reachable, k_max, timeout_ms)
+    if minimize:
+        _minimize(rep, enc, un, strengthening, targets, timeout_ms, progress)
     return rep
+
+
+def _minimize(rep: ProveReport, enc: Encoding, un, survivors: list, targets: tuple[str, ...],
+              timeout_ms: int, progress) -> None:
+    """``rep.needed``: the survivors the proved targets use, by unsat cores (``minimize.py``)."""
+    kept = set(rep.lemmas)
+    proved = [(r.prop, _k_of(r.method)) for r in rep.results if r.result == "proved"
+              and r.prop not in kept and (r.prop in enc.invariants or r.prop in enc.step_props or r.prop in enc.pairs)]
+    try:
+        nd = needed(enc, un, rep.lemmas, survivors, roots_of(enc, rep.lemmas, targets), proved, timeout_ms, progress)
+    except CannotMinimize as e:
+        rep.needed_note = f"every lemma kept: {e}"
+        return
+    rep.needed = nd.names
+    rep.needed_note = (f"the proof uses {len(nd.names):,} of the {len(rep.lemmas):,} lemmas ({nd.roots:,} kept "
+                       f"from the start; {nd.questions:,} questions in {nd.rounds} rounds, {nd.seconds:.1f}s)")
+
+
+def _k_of(method: str) -> int:
+    """The k of "induction (k=N), ..."."""
+    m = re.match(r"induction \(k=(\d+)\)", method)
+    return int(m.group(1)) if m else 1
 
 
 def _strengthened(model: Model, props: list, states: list, timeout_ms: int, progress,
