@@ -4,6 +4,7 @@ only prove less when the file is stale, never wrongly."""
 from __future__ import annotations
 
 import dataclasses
+import gzip
 
 import pytest
 from click.testing import CliRunner
@@ -96,20 +97,25 @@ def test_names_the_file_has_and_the_scenario_lacks_are_ignored(certificate):
     ("hello\n", "not a lemma file"),
     ("# aiospec prove lemmas, scenario: lio-wait\n# inductive\nTYPE-OK\n", "for scenario 'lio-wait'"),
     ("# inductive\n# dropped\nD9\n", "names no inductive lemma"),
+    (gzip.compress(b"# inductive\nTYPE-OK\n")[:-6], "not a readable gzip file"),  # cut short
+    (gzip.compress(b"hello\n"), "not a lemma file"),
 ])
 def test_prove_cli_refuses_a_bad_lemma_file(tmp_path, content, message):
     f = tmp_path / "l.txt"
-    f.write_text(content)
+    f.write_bytes(content if isinstance(content, bytes) else content.encode())
     r = CliRunner().invoke(main, ["prove", "cancel-race", "--from-lemmas", str(f)])
     said = " ".join(r.output.split())  # the console may wrap the line
     assert r.exit_code == 2 and message in said and "Traceback" not in said, r.output
 
 
-def test_prove_cli_round_trip(tmp_path):
-    f = tmp_path / "l.txt"
+@pytest.mark.parametrize("name", ["l.txt", "l.lemmas.gz"])
+def test_prove_cli_round_trip(tmp_path, name):
+    f = tmp_path / name
     r = CliRunner().invoke(main, ["prove", "return-twice", "--prop", "A1", "--lemmas", str(f)])
     assert r.exit_code == 0, r.output
-    assert f.read_text().startswith("# aiospec prove lemmas, scenario: return-twice\n# inductive\n")
+    raw = f.read_bytes()
+    assert (raw[:2] == b"\x1f\x8b") == name.endswith(".gz")  # compressed when the name says so
+    assert lemmafile.decode(raw).startswith("# aiospec prove lemmas, scenario: return-twice\n# inductive\n")
     r = CliRunner().invoke(main, ["prove", "return-twice", "--prop", "A1", "--from-lemmas", str(f)])
     assert r.exit_code == 0 and "still inductive" in r.output and "proved" in r.output, r.output
     r = CliRunner().invoke(main, ["prove", "return-twice", "--from-lemmas", str(tmp_path / "missing.txt")])

@@ -110,7 +110,7 @@ def bmc(scenario: str, depth: int, profile: str | None, prop_names: tuple[str, .
 @click.option("--lemmas", "lemmas_out", type=click.Path(dir_okay=False, path_type=Path), default=None,
               callback=writable_file,
               help="Write every inductive lemma (and every dropped candidate) to this file: a certificate that "
-                   "--from-lemmas starts from.")
+                   "--from-lemmas starts from (gzip-compressed if the name ends in .gz).")
 @click.option("--from-lemmas", "lemmas_in", type=click.Path(dir_okay=False, exists=True, path_type=Path), default=None,
               help="Start from the inductive lemmas of a file --lemmas wrote (checked again: a stale file can only "
                    "prove less), instead of searching all the mined candidates.")
@@ -147,7 +147,7 @@ def prove(scenario: str, profile: str | None, prop_names: tuple[str, ...], mutan
     only, source = None, ""
     if lemmas_in is not None:
         try:
-            only, source = lemmafile.read(lemmas_in.read_text(errors="replace"), sc.name), str(lemmas_in)
+            only, source = lemmafile.read(lemmafile.decode(lemmas_in.read_bytes()), sc.name), str(lemmas_in)
         except lemmafile.BadLemmaFile as e:
             err.print(f"[red]error:[/] {escape(str(lemmas_in))}: {escape(str(e))}")
             sys.exit(2)
@@ -192,7 +192,7 @@ def prove(scenario: str, profile: str | None, prop_names: tuple[str, ...], mutan
     unwritten = None
     if lemmas_out:
         try:
-            write_output(lemmas_out, lemmafile.write(rep, minimal=minimal))
+            write_output(lemmas_out, lemmafile.encoded(lemmafile.write(rep, minimal=minimal), lemmas_out.name))
             out.print(f"lemmas written to {lemmas_out}", markup=False)
         except CannotWrite as e:  # the verdicts below are still printed
             unwritten = e

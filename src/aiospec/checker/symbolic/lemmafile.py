@@ -32,6 +32,21 @@ def write(rep: ProveReport, dropped: bool = True, minimal: bool = False) -> str:
             + (f"{DROPPED}\n" + "".join(f"{x}\n" for x in rep.dropped) if dropped else ""))
 
 
+def decode(raw: bytes) -> str:
+    """A lemma file's text, gzip-compressed or not (``--lemmas F.gz`` writes it compressed)."""
+    if raw[:2] != b"\x1f\x8b":
+        return raw.decode(errors="replace")
+    try:
+        return gzip.decompress(raw).decode(errors="replace")
+    except (OSError, EOFError) as e:
+        raise BadLemmaFile(f"not a readable gzip file: {e}") from None
+
+
+def encoded(text: str, name: str) -> str | bytes:
+    """What to write for a file called ``name``: compressed when it ends in ``.gz``."""
+    return gzip.compress(text.encode(), mtime=0) if name.endswith(".gz") else text
+
+
 def read(text: str, scenario: str) -> frozenset[str]:
     """The names of the inductive lemmas, as ``prove(only=...)`` takes them."""
     lines = text.splitlines()
@@ -60,7 +75,7 @@ def shipped(scenario: str) -> str | None:
     if scenario not in builtin_names():
         return None
     res = resources.files("aiospec") / "scenarios" / "lemmas" / f"{scenario}.lemmas.gz"
-    return gzip.decompress(res.read_bytes()).decode() if res.is_file() else None
+    return decode(res.read_bytes()) if res.is_file() else None
 
 
 def main(argv: list[str] | None = None) -> None:
