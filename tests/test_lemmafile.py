@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import gzip
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -188,3 +189,19 @@ def test_the_lemma_file_shipped_with_default_is_still_inductive():
     results = {r.prop: (r.result, r.method.split(",")[0]) for r in rep.results}
     assert all(r == "proved" for r, _ in results.values())  # docs/proofs.md: every target
     assert results["A1"][1] == "induction (k=1)" and results["SPEC-ERROR"][1] == "induction (k=2)"
+
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "docs" / "examples"
+
+
+@pytest.mark.parametrize("n", [pytest.param(2, marks=pytest.mark.heavy), pytest.param(3, marks=pytest.mark.slow),
+                               pytest.param(4, marks=pytest.mark.slow)])
+def test_the_race_n_certificates_prove_every_target(n):
+    """docs/examples ships, for each size of the family proved, the lemmas its proof uses: a
+    reader checks the four-request proof from its file instead of searching (docs/proofs.md)."""
+    f = EXAMPLES / f"race-n.T{n}.lemmas.gz"
+    sc = load(str(EXAMPLES / "race-n.toml"), {"T": n})
+    only = lemmafile.read(lemmafile.decode(f.read_bytes()), sc.name)
+    rep = prove(Model(sc), only=only)
+    assert rep.dropped == [] and len(rep.lemmas) == len(only)
+    assert {r.prop: r.result for r in rep.results} == {t: "proved" for t in TARGETS}
