@@ -622,6 +622,33 @@ def test_prove_mines_from_a_sample_when_the_states_are_too_many_to_enumerate(can
     assert TYPE in rep.lemmas
 
 
+
+@settings(max_examples=25, deadline=None)
+@given(limit=hs.integers(min_value=1, max_value=800))
+def test_a_sample_goes_on_from_the_enumeration_that_ran_out(limit):
+    """When the states are too many, ``prove`` samples from the breadth-first pass that found
+    out, instead of doing it again: the sample is the one a fresh pass gives (so a lemma file
+    mined from either names the same lemmas), and the enumeration runs out exactly when there
+    are at least ``limit`` states (lio-wait has 683)."""
+    from unittest import mock
+
+    from aiospec.checker.symbolic import strengthen
+    from aiospec.checker.symbolic.lemmas import TooMany
+
+    m = _LIO_WAIT
+    try:
+        states = reachable_states(m, limit)
+    except TooMany as e:
+        assert limit <= 683
+        fresh = strengthen.sample_states(m, limit, walks=20)
+        with mock.patch.object(strengthen, "bfs", side_effect=AssertionError("explored again")):
+            assert strengthen.sample_states(m, limit, walks=20, start=e.bfs) == fresh
+    else:
+        assert limit > 683 and len(states) == 683
+
+
+_LIO_WAIT = Model(load("lio-wait"))
+
 # Scenarios whose shortest explicit counterexample is within reach of BMC in CI; the others
 # (violations 20-23 steps deep) are checked to depth 13 by the slow test on `default`, and
 # `aiospec bmc full` is measured in docs/proofs.md.

@@ -45,24 +45,47 @@ FEW = 3  # a derived term is worth a lemma when it takes at most this many value
 BITSETS = {(S_JOBS, J.FLAGS): JOBFLAG_NAMES, (S_KI, K.KFLAGS): KAIOFLAG_NAMES}
 
 
-def reachable_states(model: Model, limit: int = 300_000) -> list[State]:
-    """Every state the (non-canonical) model reaches from the initial one, up to ``limit``."""
+class TooMany(OverflowError):
+    """More reachable states than the limit.  ``bfs`` is the breadth-first pass that found out,
+    which ``strengthen.sample_states`` goes on from instead of doing it again."""
+
+    def __init__(self, limit: int, bfs: Bfs) -> None:
+        super().__init__(f"more than {limit} reachable states: too many to mine lemmas from")
+        self.bfs = bfs
+
+
+@dataclass
+class Bfs:
+    """A breadth-first pass over the (non-canonical) model, stopped at a limit: the states in the
+    order found, the set of them, and the ones not yet expanded."""
+
+    order: list[State]
+    seen: set[State]
+    todo: deque
+
+
+def bfs(model: Model, limit: int) -> Bfs:
+    """States breadth-first until ``limit`` are found (the state being expanded then is finished)."""
     s0 = model.initial()
-    seen = {s0}
-    order = [s0]
-    todo = deque([s0])
-    while todo:
-        s = todo.popleft()
+    b = Bfs([s0], {s0}, deque([s0]))
+    while b.todo and len(b.order) < limit:
+        s = b.todo.popleft()
         for a, lb, c in model.enabled(s):
             tr = model.step(s, a, lb, c, canonical=False)
-            if tr.halts or tr.target in seen:
-                continue
-            seen.add(tr.target)
-            order.append(tr.target)
-            todo.append(tr.target)
-            if len(order) >= limit:
-                raise OverflowError(f"more than {limit} reachable states: too many to mine lemmas from")
-    return order
+            if not tr.halts and tr.target not in b.seen:
+                b.seen.add(tr.target)
+                b.order.append(tr.target)
+                b.todo.append(tr.target)
+    return b
+
+
+def reachable_states(model: Model, limit: int = 300_000) -> list[State]:
+    """Every state the (non-canonical) model reaches from the initial one, if fewer than ``limit``
+    (else ``TooMany``)."""
+    b = bfs(model, limit)
+    if len(b.order) >= limit:
+        raise TooMany(limit, b)
+    return b.order
 
 
 def show(slot, v: int) -> str:

@@ -29,7 +29,7 @@ from .encode import SPEC_ERROR, Encoding, encode
 from .family import closure
 from .houdini import MAX_MOVES, houdini
 from .kinduct import k_induction
-from .lemmas import mine, reachable_states, show
+from .lemmas import TooMany, mine, reachable_states, show
 from .minimize import CannotMinimize, needed, roots_of
 from .rename import Renamer
 from .strengthen import NotExact, sample_states, strengthen
@@ -94,8 +94,8 @@ def prove(model: Model, targets: tuple[str, ...] = TARGETS, enc: Encoding | None
             source = f"the {len(states):,} reachable states"
             if reachable is None:
                 reachable = {hash(st) for st in states}
-        except OverflowError:  # too many to enumerate: mine from a sample (Houdini trusts none of it)
-            sample = sample_states(model, states_limit)
+        except TooMany as e:  # too many to enumerate: mine from a sample (Houdini trusts none of it)
+            sample = sample_states(model, states_limit, start=e.bfs)
             states = closure(model, sample, cap=2 * states_limit)
             source = f"a sample of {len(sample):,} states" + (
                 f" and its {len(states) - len(sample):,} images under renaming the copies of a thread"

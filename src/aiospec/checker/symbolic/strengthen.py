@@ -38,7 +38,6 @@ from __future__ import annotations
 
 import random
 import time
-from collections import deque
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -51,7 +50,7 @@ from .bmc import FACTS, TYPE, BmcResult, Unroller, bmc
 from .concrete import amplifier_for
 from .encode import Encoding, encode
 from .layout import Layout
-from .lemmas import mine, value_facts, weakenings
+from .lemmas import Bfs, bfs, mine, value_facts, weakenings
 from .houdini import MAX_MOVES, houdini
 from .rename import Renamer
 
@@ -78,22 +77,14 @@ class Strengthening:
     survivors: list[z3.BoolRef] = field(default_factory=list)  # the kept candidates at the unroller's frame 0
 
 
-def sample_states(model: Model, limit: int = 50_000, walks: int = 2_000, seed: int = 0) -> list[State]:
-    """Breadth-first states up to ``limit``, then ``walks`` random runs to the end (deterministic)."""
-    s0 = model.initial()
-    seen = {s0}
-    order = [s0]
-    todo = deque([s0])
-    while todo and len(order) < limit:
-        s = todo.popleft()
-        for a, lb, c in model.enabled(s):
-            tr = model.step(s, a, lb, c, canonical=False)
-            if not tr.halts and tr.target not in seen:
-                seen.add(tr.target)
-                order.append(tr.target)
-                todo.append(tr.target)
+def sample_states(model: Model, limit: int = 50_000, walks: int = 2_000, seed: int = 0,
+                  start: Bfs | None = None) -> list[State]:
+    """Breadth-first states up to ``limit``, then ``walks`` random runs to the end (deterministic).
+    ``start``: the breadth-first pass to this limit, already made (``lemmas.TooMany.bfs``)."""
+    b = start if start is not None else bfs(model, limit)
+    s0, seen, order = b.order[0], set(b.seen), list(b.order)
     rng = random.Random(seed)
-    for _ in range(walks if todo else 0):
+    for _ in range(walks if b.todo else 0):
         s = s0
         for _ in range(500):
             succ = [t for t in (model.step(s, a, lb, c, canonical=False) for a, lb, c in model.enabled(s))
