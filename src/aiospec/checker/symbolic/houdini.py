@@ -218,6 +218,13 @@ class _Questions:
         self.todo[q:q + 1] = [self.question(lo, mid), self.question(mid + 1, hi)]
 
 
+def check_assuming(g: z3.Solver, goal: z3.BoolRef, assumed: list) -> z3.CheckSatResult:
+    """``g.check(goal, *assumed)`` with ``assumed`` given as ASTs, handed to the C API in one
+    array (thousands of assumptions a question; through the Python API each is cast)."""
+    arr = (z3.Ast * (len(assumed) + 1))(goal.as_ast(), *assumed)
+    return z3.CheckSatResult(z3core.Z3_solver_check_assumptions(g.ctx.ref(), g.solver, len(arr), arr))
+
+
 class _Fast:
     """The two things Houdini does thousands of times, through the C API: the disjunction of
     some post-state literals' negations, and which of them a model makes false.  Through the
@@ -236,8 +243,7 @@ class _Fast:
         (on ``lio-wait`` about 10,000 per question)."""
         if type(g) is not z3.Solver:  # a test's stand-in
             return g.check(goal, *[self.pre[i] for i in assumed])
-        arr = (z3.Ast * (len(assumed) + 1))(goal.as_ast(), *[self.pre_ast[i] for i in assumed])
-        return z3.CheckSatResult(z3core.Z3_solver_check_assumptions(self.ctx.ref(), g.solver, len(arr), arr))
+        return check_assuming(g, goal, [self.pre_ast[i] for i in assumed])
 
     def any_false(self, idx: list[int]) -> z3.BoolRef:
         arr = (z3.Ast * len(idx))(*[self.neg_ast[i] for i in idx])

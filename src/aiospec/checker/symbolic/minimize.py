@@ -28,11 +28,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import z3
-from z3 import z3core
 
 from .bmc import TYPE, Unroller
 from .encode import Encoding
-from .houdini import MAX_MOVES, _new_solver, _Questions
+from .houdini import MAX_MOVES, _new_solver, _Questions, check_assuming
 from .kinduct import k_induction
 from .rename import Renamer
 
@@ -65,6 +64,7 @@ def needed(enc: Encoding, un: Unroller, names: list[str], survivors: list[z3.Boo
     cands = [(n, f, to1(f)) for n, f in zip(names, survivors)]
     lits = [z3.Bool(f"need{i}") for i in range(len(cands))]
     index = {b.get_id(): i for i, b in enumerate(lits)}
+    asts = [b.as_ast() for b in lits]
     guarded = [z3.Implies(b, c[1]) for b, c in zip(lits, cands)]
     keep = {i for i, n in enumerate(names) if n in roots}
     init = un.init(enc.model)
@@ -96,7 +96,7 @@ def needed(enc: Encoding, un: Unroller, names: list[str], survivors: list[z3.Boo
             g.add(z3.Implies(goal, z3.Or(*[z3.Not(cands[i][2]) for i in hit])))
             core = None
             for pool in (keep, range(len(cands))):  # the kept lemmas first: a core that reuses them
-                r = _check(g, goal, [lits[i] for i in pool])
+                r = check_assuming(g, goal, [asts[i] for i in pool])
                 if r == z3.unsat:
                     core = {index[c.get_id()] for c in g.unsat_core() if c.get_id() in index}
                     break
@@ -110,12 +110,6 @@ def needed(enc: Encoding, un: Unroller, names: list[str], survivors: list[z3.Boo
         say(f"minimizing, round {rounds}: {len(added):,} more, {len(keep):,} of {len(cands):,} kept "
             f"({asked:,} questions, {time.perf_counter() - t0:.0f}s)")
     return Needed([names[i] for i in sorted(keep)], nroots, rounds, asked, time.perf_counter() - t0)
-
-
-def _check(g: z3.Solver, goal: z3.BoolRef, assumed: list[z3.BoolRef]) -> z3.CheckSatResult:
-    """``g.check(goal, *assumed)`` through one C array (thousands of assumptions a question)."""
-    arr = (z3.Ast * (len(assumed) + 1))(goal.as_ast(), *[b.as_ast() for b in assumed])
-    return z3.CheckSatResult(z3core.Z3_solver_check_assumptions(g.ctx.ref(), g.solver, len(arr), arr))
 
 
 def roots_of(enc: Encoding, names: list[str], targets: tuple[str, ...]) -> set[str]:
