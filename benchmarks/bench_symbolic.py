@@ -28,6 +28,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "src"))
 from aiospec.checker.symbolic import lemmafile  # noqa: E402
 from aiospec.checker.symbolic.bmc import NOT_BY_DEFAULT, bmc  # noqa: E402
 from aiospec.checker.symbolic.encode import encode  # noqa: E402
+from aiospec.checker.symbolic.houdini import default_jobs  # noqa: E402
 from aiospec.checker.symbolic.prove import prove  # noqa: E402
 from aiospec.checker.symbolic.strengthen import bmc_exact  # noqa: E402
 from aiospec.spec.model import Model  # noqa: E402
@@ -48,11 +49,17 @@ def main() -> None:
                          "does), and print the time of that check")
     ap.add_argument("--minimal", action="store_true",
                     help="with --prove-only: also find the lemmas each proof uses (as `aiospec prove --minimal`)")
+    ap.add_argument("--jobs", type=int, default=None,
+                    help="with --prove-only: Houdini's questions asked at once (default: the CPUs here, as `aiospec "
+                         "prove`); --jobs 1 asks one at a time")
     ap.add_argument("--compare-por", action="store_true",
                     help="BMC with and without the partial-order reduction, on one encoding with sampled facts")
     ap.add_argument("--repeat", action="append", default=[], metavar="THREAD=N",
                     help="a family's size, as `aiospec prove --repeat` takes it")
     args = ap.parse_args()
+    if args.jobs is not None and args.jobs < 1:
+        ap.error("--jobs takes a number of at least 1")
+    args.jobs = args.jobs or default_jobs()
     try:
         repeat = {k: int(v) for k, _, v in (r.partition("=") for r in args.repeat)} or None
     except ValueError:
@@ -71,7 +78,7 @@ def main() -> None:
             only = lemmafile.read(text, name) if text else None
             t1 = time.perf_counter()
             rep = prove(m, progress=lambda msg: print(f"  [{time.perf_counter() - t1:6.1f}s] {msg}", flush=True),
-                        only=only, minimize=args.minimal)
+                        only=only, minimize=args.minimal, jobs=args.jobs)
             print(f"\n== {m.sc.name}: prove{' from the shipped lemma file' if only else ''}: {len(rep.lemmas):,} inductive "
                   f"lemmas of {rep.candidates:,} candidates, {time.perf_counter() - t1:.1f} s in all")
             if rep.needed_note:

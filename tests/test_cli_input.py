@@ -463,3 +463,28 @@ def test_the_check_when_parsing_agrees_with_writing(kinds, want_dir):
         except CannotWrite:
             failed = True
         assert refused == failed
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_ctrl_c_stops_prove_while_z3_works(jobs):
+    """Ctrl-C during Houdini's questions must stop `aiospec prove` (exit 1, click's "Aborted!",
+    no table).  z3 used to catch SIGINT itself and answer "unknown": the question was split and
+    the run went on to the end."""
+    import signal
+
+    env = {k: v for k, v in os.environ.items() if k not in ("FORCE_COLOR", "TTY_COMPATIBLE", "TTY_INTERACTIVE")}
+    p = subprocess.Popen([sys.executable, "-m", "aiospec", "prove", "lio-wait", "--search", "--progress",
+                          "--jobs", jobs, "--prop", "A1"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         text=True, env=env, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    try:
+        said = []
+        for line in p.stderr:  # Houdini says where it is every 5 s, and runs for over 30 on lio-wait
+            said.append(line)
+            if "Houdini pass" in line:
+                p.send_signal(signal.SIGINT)
+                break
+        out, err = p.communicate(timeout=100)
+    finally:
+        p.kill()
+    assert p.returncode == 1 and "Aborted!" in err, (p.returncode, "".join(said)[-500:], err[-500:])
+    assert "A1" not in out

@@ -358,6 +358,69 @@ def test_houdini_asks_step_by_step_and_what_survives_is_inductive_in_one_check(c
     assert s.check() == z3.unsat
 
 
+class _LateAnswers:
+    """A stand-in for Houdini's pool of threads that answers each question when it is asked
+    (about the survivors then) but hands the answers back only once ``jobs`` are in flight,
+    oldest first: with ``jobs`` large, every question of a pass is asked about the same
+    survivors before any answer is read.  The worst a pool may do, made repeatable."""
+
+    def __new__(cls):
+        from aiospec.checker.symbolic import houdini as H
+
+        class Late(H._Asker):
+            def __init__(self, jobs, *a):
+                super().__init__(*a)
+                self.jobs = jobs
+
+            def free(self):
+                return len(self.flying) < self.jobs
+
+            def result(self):
+                return self.flying.pop(0)
+
+        return Late
+
+
+@pytest.mark.heavy
+@pytest.mark.parametrize("order", ["threads", "all at once"])
+def test_houdini_asking_questions_at_once_keeps_and_drops_the_same(cancel_race, monkeypatch, order):
+    """With several questions in flight (z3 contexts on threads) the answers arrive in any
+    order, and one may be about survivors another answer has since cut.  The largest inductive
+    subset is unique, so the survivors and the dropped candidates must be those of one at a
+    time, each dropped once, and what survives must pass the question about every step at once.
+    Besides real threads, answers are handed back late and out of order on purpose."""
+    from aiospec.checker.symbolic import houdini as H
+    from aiospec.checker.symbolic.bmc import Unroller
+    from aiospec.checker.symbolic.houdini import houdini
+    from aiospec.checker.symbolic.lemmas import mine, reachable_states
+    from aiospec.spec.state import S_KI
+    from aiospec.spec.variables import K
+
+    m, res, ex, plain = cancel_race
+    un = Unroller(plain)
+    step = un.step()
+    x0, x1 = un.frames[0], un.frames[1]
+    lay = plain.layout
+    mined = mine(m, lay, reachable_states(m, 10_000), plain.xs)
+    cands = [(TYPE, lay.type_ok(x0), lay.type_ok(x1))]
+    cands += [(t, z3.substitute(f, *zip(plain.xs, x0)), z3.substitute(f, *zip(plain.xs, x1))) for t, f in mined]
+    v = lay.index[(S_KI, -1, K.COUNT)]
+    cands.append(("never committed", x0[v] == 0, x1[v] == 0))
+    runs = {}
+    for jobs in (1, 2 if order == "threads" else 50):
+        if jobs > 1 and order != "threads":
+            monkeypatch.setattr(H, "_Pool", _LateAnswers())
+        dropped: list[str] = []
+        kept, complete = houdini(z3.SolverFor("QF_BV"), un.init_values(m), un, step, cands, dropped, jobs=jobs)
+        runs[min(jobs, 2)] = kept, sorted(dropped), complete
+    assert [c[0] for c in runs[2][0]] == [c[0] for c in runs[1][0]]
+    assert runs[2][1] == runs[1][1] and len(set(runs[2][1])) == len(runs[2][1])
+    assert runs[2][2] and "never committed" in runs[2][1]
+    s = z3.SolverFor("QF_BV")
+    s.add(step, *[c[1] for c in runs[2][0]], z3.Or(*[z3.Not(c[2]) for c in runs[2][0]]))
+    assert s.check() == z3.unsat
+
+
 class _NoAnswerOnWideQuestions:
     """A solver that answers "unknown" about more than ``limit`` moves at once (as z3 does
     past its time limit on a big question)."""

@@ -27,6 +27,16 @@ def _props(names: tuple[str, ...]):
     return [known[n] for n in names if n in known]
 
 
+def _ctrl_c_stops() -> None:
+    """Let Ctrl-C reach Python.  By default z3 catches SIGINT during a check and answers
+    "unknown", which Houdini takes as "too hard" and splits the question: the run went on.
+    Without it the run stops (click: "Aborted!"), at once while threads ask the questions, or
+    when the check under way ends."""
+    import z3
+
+    z3.set_param("ctrl_c", False)
+
+
 @click.command()
 @click.argument("scenario")
 @click.option("--depth", "-k", type=click.IntRange(min=0), default=10, show_default=True,
@@ -50,6 +60,7 @@ def _props(names: tuple[str, ...]):
 def bmc(scenario: str, depth: int, profile: str | None, prop_names: tuple[str, ...], mutant: str | None,
         trace_out: Path | None, facts: bool, sample: int, por: bool, progress: bool, repeat: dict[str, int]) -> None:
     """Bounded model checking with z3: any property violated within DEPTH steps of SCENARIO."""
+    _ctrl_c_stops()
     from .checker.mutants import MUTANTS, applied, model_for
     from .checker.symbolic.bmc import NOT_BY_DEFAULT
     from .checker.symbolic.bmc import bmc as run_bmc
@@ -125,15 +136,20 @@ def bmc(scenario: str, depth: int, profile: str | None, prop_names: tuple[str, .
               "the built-in scenario (by default the shipped file is checked, and the search runs only if it is stale).")
 @click.option("--minimal", is_flag=True, help="After the proof, find the lemmas it uses (unsat cores) and say how "
               "many; --lemmas then writes only those: a smaller certificate that --from-lemmas checks faster.")
+@click.option("--jobs", "-j", type=click.IntRange(min=1), default=None,
+              help="Houdini's questions asked at once, each on a thread and a z3 context of its own: the same "
+              "lemmas, sooner, with a copy of the step relation each.  [default: the CPUs here, or AIOSPEC_JOBS]")
 @progress_option
 @repeat_option
 def prove(scenario: str, profile: str | None, prop_names: tuple[str, ...], mutant: str | None, bound: int,
           lemmas_out: Path | None, lemmas_in: Path | None, states_limit: int, k_max: int, search: bool,
-          minimal: bool, progress: bool, repeat: dict[str, int]) -> None:
+          minimal: bool, jobs: int | None, progress: bool, repeat: dict[str, int]) -> None:
     """Prove properties of SCENARIO for every depth, by induction with z3 (Houdini strengthening)."""
+    _ctrl_c_stops()
     from .checker.mutants import MUTANTS, applied, model_for
     from .checker.symbolic import lemmafile
     from .checker.symbolic.bmc import bmc as run_bmc
+    from .checker.symbolic.houdini import default_jobs
     from .checker.symbolic.prove import TARGETS
     from .checker.symbolic.prove import prove as run_prove
     from .cli import _load, err, out
@@ -157,8 +173,9 @@ def prove(scenario: str, profile: str | None, prop_names: tuple[str, ...], mutan
     with applied(mu):
         model = model_for(sc, mu)
         with reporter(err, f"proving on {sc.name}", enabled=progress) as say:
+            jobs = jobs or default_jobs()
             rep = run_prove(model, targets, progress=say, states_limit=states_limit, k_max=k_max,
-                            only=only, minimize=minimal)  # it explores the scenario itself
+                            only=only, minimize=minimal, jobs=jobs)  # it explores the scenario itself
             unproved = [r.prop for r in rep.results if r.result != "proved"]
             if lemmas_in is None and only is not None and (rep.dropped or unproved):
                 why = (f"{len(rep.dropped):,} of its lemmas are not inductive" if rep.dropped
@@ -167,7 +184,7 @@ def prove(scenario: str, profile: str | None, prop_names: tuple[str, ...], mutan
                           markup=False)
                 only = None
                 rep = run_prove(model, targets, progress=say, states_limit=states_limit, k_max=k_max,
-                                minimize=minimal)
+                                minimize=minimal, jobs=jobs)
         bounded = {}
         if bound and any(r.result != "proved" for r in rep.results):
             bres = run_bmc(model, bound, [p for p in (props or []) if p] or None)

@@ -19,7 +19,10 @@ question then drops what several would have found (race-n T=3: 400 questions dow
 
 from __future__ import annotations
 
+import os
 import time
+from collections import deque
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from typing import Callable
 
 import z3
@@ -29,6 +32,19 @@ from .concrete import Amplifier, postorder
 from .rename import Renamer
 
 Candidate = tuple  # (name, formula over frame 0, the same over frame 1)
+
+
+def default_jobs() -> int:
+    """Questions to ask at once by default: the CPUs this process may run on (``AIOSPEC_JOBS``
+    overrides it).  Each extra one holds its own copy of the step relation (on ``default``
+    about 0.1 GB)."""
+    env = os.environ.get("AIOSPEC_JOBS", "")
+    if env.isdigit() and int(env) >= 1:
+        return int(env)
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
 
 
 def constants(f: z3.ExprRef, memo: dict[int, frozenset[int]]) -> frozenset[int]:
@@ -47,7 +63,7 @@ def houdini(s: z3.Solver, init: list[int], un, step: z3.BoolRef, cands: list[Can
             progress: Callable[[str], None] | None = None,
             timeout_ms: int | None = None,
             explicit: Callable[[list[z3.BoolRef]], Amplifier] | None = None,
-            max_moves: int | None = None) -> tuple[list[Candidate], bool]:
+            max_moves: int | None = None, jobs: int = 1) -> tuple[list[Candidate], bool]:
     """The largest inductive subset of ``cands``: those true initially and kept by every step
     from a state satisfying all of them.
 
@@ -65,7 +81,8 @@ def houdini(s: z3.Solver, init: list[int], un, step: z3.BoolRef, cands: list[Can
     pre-state the solver finds is then also stepped explicitly, and every candidate a real step
     breaks from it is dropped at once.  ``max_moves``: an actor step with more paths than this is
     asked about in near-equal parts from the start, instead of whole and halved only after the
-    time limit (see ``MAX_MOVES``)."""
+    time limit (see ``MAX_MOVES``).  ``jobs``: how many questions are asked at once, each on a z3
+    context and a thread of its own (``_Pool``); the survivors are the same, found sooner."""
     x0 = un.frames[0]
     keep = []
     at_init = Renamer([(x, z3.BitVecVal(v, x.size())) for x, v in zip(x0, init)])
@@ -85,19 +102,9 @@ def houdini(s: z3.Solver, init: list[int], un, step: z3.BoolRef, cands: list[Can
     alive = set(range(len(cands)))
     pinned: set[int] = set()
     questions = _Questions(un, cands, max_moves)
-    solvers: dict[tuple[int, int], z3.Solver] = {}
-
-    def solver_for(lo: int, hi: int, asked: list[int]) -> z3.Solver:
-        """The question's own solver: only the moves lo..hi, and only the post-state literals
-        it is asked about (literals, so that each question is one check under assumptions)."""
-        if (lo, hi) not in solvers:
-            g = _new_solver(s.ctx, timeout_ms, lo, hi)
-            g.add(un.group_step(lo, hi)[0], *assume_pre)
-            g.add(*[post[i] == cands[i][2] for i in asked])
-            solvers[lo, hi] = g
-        return solvers[lo, hi]
-
     fast = _Fast(s, post, pre)
+    ask = _Asker(s, un, cands, assume_pre, post, fast, timeout_ms) if jobs <= 1 else \
+        _Pool(jobs, s, un, cands, assume_pre, post, fast, timeout_ms)
     amp = explicit([c[1] for c in cands]) if explicit is not None else None
     n = 0
     npass = 0
@@ -105,51 +112,58 @@ def houdini(s: z3.Solver, init: list[int], un, step: z3.BoolRef, cands: list[Can
     settled: dict[tuple[int, int], int] = {}  # moves lo..hi: the version its last "unsat" was for
     said = time.perf_counter()
     changed = True
-    while changed and alive:  # passes over the steps until one breaks nothing
-        changed = False
-        npass += 1
-        q = 0
-        while q < len(questions.todo):
-            lo, hi, asked = questions.todo[q]
-            while True:
+    try:
+        while changed and alive:  # passes over the steps until one breaks nothing
+            changed = False
+            npass += 1
+            work = deque(questions.todo)
+            done = 0
+            while work or ask.flying:
+                while work and ask.free():  # hand out questions while a solver is free
+                    qq = work.popleft()
+                    lo, hi, asked = qq
+                    hit = [i for i in asked if i in alive]
+                    if not hit or settled.get((lo, hi)) == version:  # nothing changed since it said unsat
+                        done += 1
+                        continue
+                    n += 1
+                    ask.submit(qq, hit, alive | pinned, version, n)
+                if not ask.flying:
+                    continue
                 if progress and time.perf_counter() - said > 5:
                     said = time.perf_counter()
-                    progress(f"Houdini pass {npass}, step {q + 1}/{len(questions.todo)}: "
+                    progress(f"Houdini pass {npass}, step {min(done + 1, len(questions.todo))}/{len(questions.todo)}: "
                              f"{len(cands) - len(alive):,} of {len(cands):,} candidates dropped ({n:,} questions"
                              + (f", {amp.dropped:,} by explicit steps" if amp is not None else "") + ")")
-                hit = [i for i in asked if i in alive]
-                if not hit or settled.get((lo, hi)) == version:  # nothing changed since it said unsat
-                    break
-                n += 1
-                g = solver_for(lo, hi, asked)
-                goal = z3.Bool(f"goal{n}")
-                g.add(z3.Implies(goal, fast.any_false(hit)))
-                r = fast.check(g, goal, alive | pinned)
+                qq, hit, asked_at, r, m = ask.result()  # the next answer: a model of the main context if sat
+                lo, hi, _ = qq
                 if r == z3.unsat:
-                    settled[lo, hi] = version
-                    break
+                    settled[lo, hi] = asked_at
+                    done += 1
+                    continue
                 if r != z3.sat:
                     if hi > lo:  # too hard at once: ask about each half of the moves instead
-                        solvers.pop((lo, hi))
-                        questions.split(q)
-                        lo, hi, asked = questions.todo[q]
+                        halves = questions.split(qq)
+                        ask.forget(lo, hi)
+                        work.extendleft(reversed(halves))
                         if progress:
-                            progress(f"solver gave {r} on moves {lo}..{questions.todo[q + 1][1]}: asking each half")
+                            progress(f"solver gave {r} on moves {lo}..{hi}: asking each half")
                         continue
                     dropped.append(f"(solver gave {r}: nothing further is proved)")
                     alive = set()
                     break
-                m = g.model()
-                broken = fast.false_in(m, hit)
+                broken = fast.false_in(m, hit) & alive  # another answer may have dropped some meanwhile
                 if amp is not None:
                     broken |= amp.broken(m, sorted(alive - broken))
                 dropped.extend(cands[i][0] for i in sorted(broken))
                 alive -= broken
                 pinned |= {i for i in broken if cands[i][0] in protect}
-                changed = True
-                version += 1
-            q += 1
-    solvers.clear()
+                if broken:
+                    changed = True
+                    version += 1
+                work.appendleft(qq)  # asked again, about what is left
+    finally:
+        ask.close()
     if progress:
         progress(f"Houdini asked {n:,} questions in {npass} passes"
                  + (f"; {amp.dropped:,} candidates dropped by explicit steps" if amp is not None else ""))
@@ -159,6 +173,115 @@ def houdini(s: z3.Solver, init: list[int], un, step: z3.BoolRef, cands: list[Can
     for c in out:  # what survived holds in every state from here on
         s.add(c[1])
     return out, True
+
+
+class _Asker:
+    """Asks each question on the caller's thread, in the caller's context, one at a time."""
+
+    def __init__(self, s: z3.Solver, un, cands: list[Candidate], assume_pre: list, post: list,
+                 fast: "_Fast", timeout_ms: int | None) -> None:
+        self.ctx, self.un, self.cands, self.assume_pre, self.post = s.ctx, un, cands, assume_pre, post
+        self.fast, self.timeout_ms = fast, timeout_ms
+        self.solvers: dict[tuple[int, int], z3.Solver] = {}
+        self.flying: list[tuple] = []
+
+    def formulas(self, lo: int, hi: int, asked: list[int]) -> list[z3.BoolRef]:
+        """What the question's own solver holds: only the moves lo..hi, and only the post-state
+        literals it is asked about (literals, so that each question is one check under assumptions)."""
+        return [self.un.group_step(lo, hi)[0], *self.assume_pre, *[self.post[i] == self.cands[i][2] for i in asked]]
+
+    def free(self) -> bool:
+        return not self.flying
+
+    def submit(self, qq: tuple, hit: list[int], assumed: set[int], version: int, n: int) -> None:
+        lo, hi, asked = qq
+        if (lo, hi) not in self.solvers:
+            self.solvers[lo, hi] = g = _new_solver(self.ctx, self.timeout_ms, lo, hi)
+            g.add(*self.formulas(lo, hi, asked))
+        g = self.solvers[lo, hi]
+        goal = z3.Bool(f"goal{n}")
+        g.add(z3.Implies(goal, self.fast.any_false(hit)))
+        r = self.fast.check(g, goal, assumed)
+        self.flying.append((qq, hit, version, r, g.model() if r == z3.sat else None))
+
+    def result(self) -> tuple:
+        """(question, the survivors it was asked about, the version then, the answer, its model)."""
+        return self.flying.pop()
+
+    def forget(self, lo: int, hi: int) -> None:
+        self.solvers.pop((lo, hi), None)
+
+    def close(self) -> None:
+        self.solvers.clear()
+
+
+class _Pool(_Asker):
+    """Asks up to ``jobs`` questions at once, each on a thread and a z3 context of its own.
+
+    A z3 context may be used by one thread at a time, so the caller's thread builds every
+    question in its own context and translates it into an idle one; the thread is handed only
+    C pointers (no Python z3 object, whose release would call into a busy context).  A model is
+    translated back before it is read.  Houdini's answer does not depend on the order the
+    answers come in: a pre-state that satisfied the survivors when asked satisfies the fewer
+    survivors there are when it is read, so each drop stays justified, and a question whose
+    "unsat" was for an older set of survivors is asked again."""
+
+    def __init__(self, jobs: int, s: z3.Solver, un, cands: list[Candidate], assume_pre: list, post: list,
+                 fast: "_Fast", timeout_ms: int | None) -> None:
+        super().__init__(s, un, cands, assume_pre, post, fast, timeout_ms)
+        self.ctxs = [z3.Context() for _ in range(jobs)]
+        self.pre: list[list | None] = [None] * jobs  # per context: the pre-state literals' ASTs
+        self.keep: list[list] = [[] for _ in range(jobs)]
+        self.idle = list(range(jobs))
+        self.wsolvers: dict[tuple[int, int, int], z3.Solver] = {}
+        self.exe = ThreadPoolExecutor(jobs, thread_name_prefix="houdini")
+        self.flying: dict = {}
+
+    def free(self) -> bool:
+        return bool(self.idle)
+
+    def submit(self, qq: tuple, hit: list[int], assumed: set[int], version: int, n: int) -> None:
+        lo, hi, asked = qq
+        w = next((w for w in self.idle if (w, lo, hi) in self.wsolvers), self.idle[0])  # its solver has learnt
+        self.idle.remove(w)
+        ctx = self.ctxs[w]
+        if (w, lo, hi) not in self.wsolvers:  # (a translated solver would lose QF_BV's preprocessing)
+            v = z3.AstVector(ctx=self.ctx)
+            for f in self.formulas(lo, hi, asked):
+                v.push(f)
+            self.wsolvers[w, lo, hi] = g = _new_solver(ctx, self.timeout_ms, lo, hi)
+            g.add(*v.translate(ctx))
+        g = self.wsolvers[w, lo, hi]
+        if self.pre[w] is None:
+            self.keep[w] = [z3.Bool(f"pre{i}", ctx) for i in range(len(self.cands))]
+            self.pre[w] = [x.as_ast() for x in self.keep[w]]
+        goal = z3.Bool(f"goal{n}", ctx)
+        g.add(z3.Implies(z3.Bool(f"goal{n}"), self.fast.any_false(hit)).translate(ctx))
+        pre = self.pre[w]
+        arr = (z3.Ast * (len(assumed) + 1))(goal.as_ast(), *[pre[i] for i in assumed])
+        fut = self.exe.submit(z3core.Z3_solver_check_assumptions, ctx.ref(), g.solver, len(arr), arr)
+        self.flying[fut] = (w, qq, hit, version, goal, arr)  # goal and arr stay alive on this thread
+
+    def result(self) -> tuple:
+        done, _ = wait(self.flying, return_when=FIRST_COMPLETED)
+        fut = min(done, key=lambda f: self.flying[f][0])
+        w, qq, hit, version, _goal, _arr = self.flying.pop(fut)
+        r = z3.CheckSatResult(fut.result())
+        m = self.wsolvers[w, qq[0], qq[1]].model().translate(self.ctx) if r == z3.sat else None
+        self.idle.append(w)
+        return qq, hit, version, r, m
+
+    def forget(self, lo: int, hi: int) -> None:
+        for w in range(len(self.ctxs)):
+            self.wsolvers.pop((w, lo, hi), None)
+
+    def close(self) -> None:
+        for w, *_ in self.flying.values():  # an answer no longer wanted (an error, or Ctrl-C)
+            self.ctxs[w].interrupt()
+        self.exe.shutdown(wait=True)
+        self.flying.clear()
+        self.wsolvers.clear()
+        self.keep = []
 
 
 # An actor step with many paths is asked about in parts of at most this many.  Where a question
@@ -212,10 +335,13 @@ class _Questions:
         w = set().union(*(self.writes.get(n, set()) for n in range(lo, hi + 1)))
         return lo, hi, [i for i, r in enumerate(self.reads) if r & w]
 
-    def split(self, q: int) -> None:
-        lo, hi, _ = self.todo[q]
+    def split(self, qq: tuple) -> list[tuple]:
+        """Question ``qq`` replaced by its two halves, which are returned."""
+        q = self.todo.index(qq)
+        lo, hi, _ = qq
         mid = (lo + hi) // 2
-        self.todo[q:q + 1] = [self.question(lo, mid), self.question(mid + 1, hi)]
+        self.todo[q:q + 1] = halves = [self.question(lo, mid), self.question(mid + 1, hi)]
+        return halves
 
 
 def check_assuming(g: z3.Solver, goal: z3.BoolRef, assumed: list) -> z3.CheckSatResult:

@@ -89,6 +89,7 @@ def main(argv: list[str] | None = None) -> None:
 
     from ...spec.model import Model
     from ...spec.scenario import load
+    from .houdini import default_jobs
     from .prove import prove
 
     ap = argparse.ArgumentParser(prog="python -m aiospec.checker.symbolic.lemmafile")
@@ -100,10 +101,11 @@ def main(argv: list[str] | None = None) -> None:
         model = Model(load(name))
         say = (lambda m, n=name: print(f"{n}: {m}", flush=True))
         text = shipped(name) if args.from_shipped else None
-        rep = prove(model, progress=say, minimize=True, only=read(text, name) if text else None)
+        rep = prove(model, progress=say, minimize=True, only=read(text, name) if text else None, jobs=default_jobs())
         print(f"{name}: {rep.needed_note}", flush=True)
         if rep.needed is not None:  # checked again from scratch, as a later run will
-            again = prove(model, progress=say, only=frozenset(x.removeprefix("lemma: ") for x in rep.needed))
+            again = prove(model, progress=say, only=frozenset(x.removeprefix("lemma: ") for x in rep.needed),
+                          jobs=default_jobs())
             verdicts = [(r.prop, r.result) for r in rep.results]
             if again.dropped or [(r.prop, r.result) for r in again.results] != verdicts:
                 raise SystemExit(f"{name}: the smaller set does not prove what the whole did; nothing written")

@@ -70,7 +70,8 @@ def _good(enc: Encoding, name: str, xs) -> z3.BoolRef:
 def prove(model: Model, targets: tuple[str, ...] = TARGETS, enc: Encoding | None = None,
           reachable: set[int] | None = None, timeout_ms: int = 120_000, mined: bool = True,
           states_limit: int = 300_000, progress: Callable[[str], None] | None = None,
-          k_max: int = 3, only: frozenset[str] | None = None, minimize: bool = False) -> ProveReport:
+          k_max: int = 3, only: frozenset[str] | None = None, minimize: bool = False,
+          jobs: int = 1) -> ProveReport:
     """Prove ``targets`` on the scenario of ``model`` (see the module docstring).
 
     With ``enc`` given (or ``mined`` off) Houdini runs on that encoding.  Otherwise the
@@ -81,7 +82,8 @@ def prove(model: Model, targets: tuple[str, ...] = TARGETS, enc: Encoding | None
     counterexample to induction starts from a reachable state.  ``only``: start from these
     candidates (names, as ``lemmafile.write`` writes them) instead of all the mined ones: a lemma
     file is a certificate, checked again here, so a stale one can only prove less.  ``minimize``:
-    also find the lemmas the proof uses (``ProveReport.needed``), a smaller certificate."""
+    also find the lemmas the proof uses (``ProveReport.needed``), a smaller certificate.  ``jobs``:
+    Houdini's questions asked at once (threads, one z3 context each): the same lemmas, sooner."""
     # the spec's invariants are Houdini candidates; a step, event or end property is encoded only
     # when it is a target (P-CANCEL alone was a third of the encoding of race-n with four requests)
     props = [p for p in PROPERTIES if p.kind != "reach"
@@ -104,13 +106,13 @@ def prove(model: Model, targets: tuple[str, ...] = TARGETS, enc: Encoding | None
                 progress(f"more than {states_limit:,} states: lemmas mined from {source}")
     if enc is None and mined:
         try:
-            rep, enc, s, un, strengthening = _strengthened(model, props, states, timeout_ms, progress, only)
+            rep, enc, s, un, strengthening = _strengthened(model, props, states, timeout_ms, progress, only, jobs)
         except NotExact as e:
             rep = ProveReport(model.sc.name, mined_from=source)
             rep.results = [ProofResult(t, "induction (k=1)", "not proved", 0.0, str(e)) for t in targets]
             return rep
     else:
-        rep, enc, s, un, strengthening = _on_encoding(model, enc or encode(model, props), states, timeout_ms, only)
+        rep, enc, s, un, strengthening = _on_encoding(model, enc or encode(model, props), states, timeout_ms, only, jobs)
     rep.mined_from = source
     if TYPE not in rep.lemmas:  # the encoder pruned forks under TYPE-OK: without it nothing below is sound
         rep.results = [ProofResult(t, "induction (k=1)", "not proved", 0.0,
@@ -146,9 +148,9 @@ def _k_of(method: str) -> int:
 
 
 def _strengthened(model: Model, props: list, states: list, timeout_ms: int, progress,
-                  only: frozenset[str] | None = None) -> tuple:
+                  only: frozenset[str] | None = None, jobs: int = 1) -> tuple:
     """The default route: an encoding assuming the reachable values, made exact by ``strengthen``."""
-    st = strengthen(model, props, states=states, timeout_ms=timeout_ms, progress=progress, only=only)
+    st = strengthen(model, props, states=states, timeout_ms=timeout_ms, progress=progress, only=only, jobs=jobs)
     enc = st.encoding
     mined_names = {t for t, _ in st.lemmas}
     rep = ProveReport(model.sc.name, encode_seconds=enc.seconds, candidates=st.candidates,
@@ -159,7 +161,7 @@ def _strengthened(model: Model, props: list, states: list, timeout_ms: int, prog
 
 
 def _on_encoding(model: Model, enc: Encoding, states: list, timeout_ms: int,
-                 only: frozenset[str] | None = None) -> tuple:
+                 only: frozenset[str] | None = None, jobs: int = 1) -> tuple:
     """Houdini on a given encoding (which assumes nothing beyond TYPE-OK)."""
     rep = ProveReport(model.sc.name, encode_seconds=enc.seconds)
     un = Unroller(enc)
@@ -178,7 +180,7 @@ def _on_encoding(model: Model, enc: Encoding, states: list, timeout_ms: int,
     s.set("timeout", timeout_ms)
     cands, _ = houdini(s, un.init_values(model), un, step, cands, rep.dropped, timeout_ms=timeout_ms,
                        explicit=amplifier_for(model, enc.layout, x0),
-                       max_moves=MAX_MOVES)
+                       max_moves=MAX_MOVES, jobs=jobs)
     rep.lemmas = [c[0] for c in cands]
     return rep, enc, s, un, [c[1] for c in cands]
 

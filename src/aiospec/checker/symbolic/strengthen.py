@@ -102,7 +102,7 @@ def strengthen(model: Model, props: list[Property] | None = None, limit: int = 5
                seed: int = 0, max_rounds: int = 20, timeout_ms: int = 600_000,
                progress: Callable[[str], None] | None = None, states: list[State] | None = None,
                invariants: bool = True, only: frozenset[str] | None = None,
-               explicit: bool = True) -> Strengthening:
+               explicit: bool = True, jobs: int = 1) -> Strengthening:
     """An encoding of ``model`` that assumes only proved facts (see the module docstring).
 
     ``states``: mine from these instead of sampling (``prove`` passes the complete reachable
@@ -111,7 +111,7 @@ def strengthen(model: Model, props: list[Property] | None = None, limit: int = 5
     candidates to start from, by name (a lemma file an earlier run wrote): Houdini then has
     little or nothing to drop, and what survives is checked as always.  ``explicit``: Houdini
     also steps each counterexample's pre-state explicitly (``concrete.Amplifier``), which
-    drops the same candidates in fewer questions."""
+    drops the same candidates in fewer questions.  ``jobs``: Houdini's questions asked at once."""
     t0 = time.perf_counter()
     say = progress or (lambda _m: None)
     states = states if states is not None else sample_states(model, limit, walks, seed)
@@ -155,7 +155,7 @@ def strengthen(model: Model, props: list[Property] | None = None, limit: int = 5
         kept, complete = houdini(s, un.init_values(model), un, step, cands, lost, protect=protect,
                                  progress=lambda m: say(f"round {rnd}: {m}"), timeout_ms=timeout_ms,
                                  explicit=amplifier_for(model, lay, x0) if explicit else None,
-                                 max_moves=MAX_MOVES)
+                                 max_moves=MAX_MOVES, jobs=jobs)
         hs += time.perf_counter() - t1
         dropped += lost
         names = {c[0] for c in kept}
