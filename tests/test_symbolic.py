@@ -38,6 +38,37 @@ def cancel_race():
     return m, res, ex, encode(m)
 
 
+@settings(max_examples=25, deadline=None)
+@given(hs.integers(min_value=1, max_value=6), hs.integers(min_value=0, max_value=6))
+def test_path_explorer_replays_a_prefix_without_a_solver_scope_per_decision(n, bound):
+    """n independent decisions under x < 2**n - bound: every feasible path once, with its
+    own values; the shared prefix a re-run replays goes onto the solver in one scope at its
+    first question, so the scopes opened are no more than the solver's questions, far fewer
+    than the decisions taken (one per decision, before)."""
+    bound = min(bound, (1 << n) - 1)
+    x = z3.BitVec("x", 8)
+    pushes = [0]
+
+    class Counting(z3.Solver):
+        def push(self):
+            pushes[0] += 1
+            super().push()
+
+    pe = PathExplorer(8, [x >= 0, x < (1 << n) - bound])
+    real = z3.Solver
+    z3.Solver = Counting
+    try:
+        def body(pe):
+            X = SymInt(x, pe)
+            return sum(1 << i for i in range(n) if (X >> i) & 1)
+        paths = pe.explore(body)
+    finally:
+        z3.Solver = real
+    assert sorted(p.result for p in paths) == list(range((1 << n) - bound))
+    # a scope per question (its own, and the decisions before it), per run, and the base
+    assert pushes[0] <= 2 * pe.solver_checks + len(paths) + 1
+
+
 def test_path_explorer_forks_on_every_feasible_branch():
     x, y = z3.BitVec("x", 8), z3.BitVec("y", 8)
     pe = PathExplorer(8, [x >= 0, x < 3, y >= 0, y < 2])

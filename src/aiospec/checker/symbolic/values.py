@@ -232,6 +232,8 @@ class PathExplorer:
         # per run: the decisions to replay, each (condition, value, other side still to explore)
         self._prefix: list[tuple] = []  # (condition, value, other side to explore, concrete value or None)
         self._taken: list[tuple] = []
+        self._unasserted: list[z3.BoolRef] = []  # decisions taken but not yet on the solver
+        self._pushes = 0  # solver scopes this run opened for its decisions
         self._base: z3.Solver | None = None
         self._solver = z3.Solver()
         self._model: z3.ModelRef | None = None
@@ -255,6 +257,7 @@ class PathExplorer:
         return val
 
     def _current_model(self) -> z3.ModelRef:
+        self._assert_taken()
         if self._model is None:
             self.solver_checks += 1
             if self._solver.check() != z3.sat:
@@ -264,11 +267,22 @@ class PathExplorer:
 
     def _push(self, c: z3.BoolRef, val: bool, other: bool, cv: int | None = None) -> None:
         self._taken.append((c, val, other, cv))
-        self._solver.push()
-        self._solver.add(c if val else z3.Not(c))
+        self._unasserted.append(c if val else z3.Not(c))
+
+    def _assert_taken(self) -> None:
+        """Put the decisions taken since the last solver call on the solver, in one scope.  A run
+        replays its prefix without asking the solver anything, and the scopes are only ever
+        popped all at once when the run ends: one push per solver call instead of one per
+        decision (on `default`, 92,666 pushes took 9 s of a 60 s encoding)."""
+        if self._unasserted:
+            self._solver.push()
+            self._solver.add(*self._unasserted)
+            self._pushes += 1
+            self._unasserted = []
 
     def _check(self, c: z3.BoolRef) -> bool:
         self.solver_checks += 1
+        self._assert_taken()
         self._solver.push()
         self._solver.add(c)
         r = self._solver.check()
@@ -311,6 +325,8 @@ class PathExplorer:
         try:
             while True:
                 self._taken = []
+                self._unasserted = []
+                self._pushes = 0
                 self.run_cache = {}
                 self._model = None
                 self._solver.push()
@@ -322,7 +338,7 @@ class PathExplorer:
                 except Exception as e:  # noqa: BLE001 - a Python error on a path is kept with the path
                     result, err = None, e
                 finally:
-                    self._solver.pop(len(self._taken) + 1)
+                    self._solver.pop(self._pushes + 1)
                 paths.append(Path([c if v else z3.Not(c) for c, v, _, _ in self._taken], result, err))
                 if len(paths) > self.max_paths:
                     raise PathLimit(f"more than {self.max_paths} paths")
