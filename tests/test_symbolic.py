@@ -360,12 +360,10 @@ def test_strengthen_keeps_only_facts_that_are_inductive_on_the_plain_encoding(ca
     assert complete and dropped == [] and len(kept) == len(cands)
 
 
-def test_houdini_asks_step_by_step_and_what_survives_is_inductive_in_one_check(cancel_race):
-    """Houdini asks one actor step at a time about the candidates it writes; its survivors must
-    pass the single question about every step at once, and a candidate true initially but
-    broken by a step (no committed job, ever) must be dropped, with what rested on it."""
+def _mined_candidates(cancel_race):
+    """cancel-race's plain encoding, its step, and the candidates mined from its states, plus
+    one true initially and broken by a step ("never committed": kaio_count stays 0)."""
     from aiospec.checker.symbolic.bmc import Unroller
-    from aiospec.checker.symbolic.houdini import houdini
     from aiospec.checker.symbolic.lemmas import mine, reachable_states
     from aiospec.spec.state import S_KI
     from aiospec.spec.variables import K
@@ -380,6 +378,16 @@ def test_houdini_asks_step_by_step_and_what_survives_is_inductive_in_one_check(c
     cands += [(t, z3.substitute(f, *zip(plain.xs, x0)), z3.substitute(f, *zip(plain.xs, x1))) for t, f in mined]
     v = lay.index[(S_KI, -1, K.COUNT)]  # kaio_count: 0 at the start, 1 once aio_write commits
     cands.append(("never committed", x0[v] == 0, x1[v] == 0))
+    return m, un, step, cands
+
+
+def test_houdini_asks_step_by_step_and_what_survives_is_inductive_in_one_check(cancel_race):
+    """Houdini asks one actor step at a time about the candidates it writes; its survivors must
+    pass the single question about every step at once, and a candidate true initially but
+    broken by a step (no committed job, ever) must be dropped, with what rested on it."""
+    from aiospec.checker.symbolic.houdini import houdini
+
+    m, un, step, cands = _mined_candidates(cancel_race)
     dropped: list[str] = []
     kept, complete = houdini(z3.SolverFor("QF_BV"), un.init_values(m), un, step, cands, dropped)
     assert complete and "never committed" in dropped and TYPE in {c[0] for c in kept}
@@ -421,22 +429,9 @@ def test_houdini_asking_questions_at_once_keeps_and_drops_the_same(cancel_race, 
     time, each dropped once, and what survives must pass the question about every step at once.
     Besides real threads, answers are handed back late and out of order on purpose."""
     from aiospec.checker.symbolic import houdini as H
-    from aiospec.checker.symbolic.bmc import Unroller
     from aiospec.checker.symbolic.houdini import houdini
-    from aiospec.checker.symbolic.lemmas import mine, reachable_states
-    from aiospec.spec.state import S_KI
-    from aiospec.spec.variables import K
 
-    m, res, ex, plain = cancel_race
-    un = Unroller(plain)
-    step = un.step()
-    x0, x1 = un.frames[0], un.frames[1]
-    lay = plain.layout
-    mined = mine(m, lay, reachable_states(m, 10_000), plain.xs)
-    cands = [(TYPE, lay.type_ok(x0), lay.type_ok(x1))]
-    cands += [(t, z3.substitute(f, *zip(plain.xs, x0)), z3.substitute(f, *zip(plain.xs, x1))) for t, f in mined]
-    v = lay.index[(S_KI, -1, K.COUNT)]
-    cands.append(("never committed", x0[v] == 0, x1[v] == 0))
+    m, un, step, cands = _mined_candidates(cancel_race)
     runs = {}
     for jobs in (1, 2 if order == "threads" else 50):
         if jobs > 1 and order != "threads":
@@ -932,3 +927,51 @@ def test_reachability_of_a_pre_state_is_judged_up_to_the_order_of_the_daemons():
     assert hash(swapped) not in seen  # the explicit checker only keeps the sorted form
     assert is_reachable(m, swapped, seen) and is_reachable(m, st, seen)
     assert not is_reachable(m, st, None)
+
+
+@pytest.mark.parametrize("name", ["cancel-race", "lio-wait", "lio-signal", "default", "rtems-lio"])
+def test_the_values_of_many_states_at_once_are_each_states_values(name):
+    """``Layout.values_of`` reads all the states in one pass and reorders the columns once;
+    row for row it must be ``Layout.values`` of that state (lists padded with -1 past their
+    length, their length as it is)."""
+    m = Model(load(name))
+    lay = Layout(m)
+    states = reachable_states(m, 30_000)
+    want = np.array([lay.values(s) for s in states], dtype=np.int64)
+    assert (lay.values_of(states) == want).all()
+    assert lay.values_of([]).shape == (0, len(lay.slots))
+
+
+def test_mining_pauses_the_garbage_collector_and_gives_it_back(monkeypatch):
+    """Mining runs without cyclic collections (they walked every sampled state, over and
+    over), and the collector is on again afterwards, also when mining fails."""
+    import gc
+
+    from aiospec.checker.symbolic import lemmas as LM
+    from aiospec.checker.symbolic.lemmas import gc_paused
+
+    during = []
+    real = LM._atoms
+    monkeypatch.setattr(LM, "_atoms", lambda *a: during.append(gc.isenabled()) or real(*a))
+    m = Model(load("cancel-race"))
+    lay = Layout(m)
+    states = reachable_states(m)
+    assert mine(m, lay, states, lay.frame("x"))
+    assert LM.weakenings(m, lay, states, lay.frame("x"), [("t", z3.BoolVal(True))])
+    assert during == [False, False] and gc.isenabled()
+    seen = []
+    assert gc.isenabled()
+    with gc_paused():
+        seen.append(gc.isenabled())
+    assert seen == [False] and gc.isenabled()
+    with pytest.raises(ZeroDivisionError):
+        with gc_paused():
+            1 / 0
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with gc_paused():
+            pass
+        assert not gc.isenabled()  # it was off before: it stays off
+    finally:
+        gc.enable()

@@ -18,8 +18,11 @@ inductive, so a lemma that survives is a proved fact of every reachable state, n
 
 from __future__ import annotations
 
+import gc
 from collections import deque
+from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Iterator
 
 import numpy as np
 import z3
@@ -170,8 +173,28 @@ def _cooccur(a: np.ndarray, b: np.ndarray, budget: int = 1 << 28) -> np.ndarray:
     return out
 
 
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """No cyclic garbage collection in here.  Mining makes millions of objects, and each full
+    collection walks every state held (a sample of 363,136 on ``race-n`` T=3): mining took
+    48 s there with it and 28 s without.  What mining makes has no cycles (ints, tuples,
+    numpy arrays, z3 terms), so nothing is left for the collector afterwards."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
 def mine(model: Model, lay: Layout, states: list[State], xs: list[z3.BitVecRef]) -> list[tuple[str, z3.BoolRef]]:
     """Candidate lemmas (text, formula over ``xs``) true in every state of ``states``."""
+    with gc_paused():
+        return _mine(model, lay, states, xs)
+
+
+def _mine(model: Model, lay: Layout, states: list[State], xs: list[z3.BitVecRef]) -> list[tuple[str, z3.BoolRef]]:
     vals = _values(lay, states)
     out, atoms, cols, forms = _atoms(model, lay, vals, xs)
     if not atoms:
@@ -332,7 +355,10 @@ def weakenings(model: Model, lay: Layout, states: list[State], xs: list[z3.BitVe
     conditional forms are ("job 1 on kaio_done -> its result was never handed out", where
     "never handed out" alone is broken by a pre-state that returns it twice); a constant
     variable has no atoms, so ``mine`` proposes none of them."""
-    _, atoms, _, forms = _atoms(model, lay, _values(lay, states), xs)
+    if not facts:
+        return []
+    with gc_paused():
+        _, atoms, _, forms = _atoms(model, lay, _values(lay, states), xs)
     return [(f"{a.text} -> {text}", z3.Implies(f_a, f)) for text, f in facts
             for a, f_a in zip(atoms, forms) if a.control]
 
@@ -470,7 +496,7 @@ def value_facts(model: Model, lay: Layout, states: list[State], xs: list[z3.BitV
 
 
 def _values(lay: Layout, states: list[State]) -> np.ndarray:
-    return np.array([lay.values(s) for s in states], dtype=np.int64)
+    return lay.values_of(states)
 
 
 def _value_sets(lay: Layout, vals: np.ndarray, xs: list[z3.BitVecRef]) -> list[tuple[str, z3.BoolRef]]:
