@@ -59,7 +59,10 @@ def main() -> None:
     args = ap.parse_args()
     if args.jobs is not None and args.jobs < 1:
         ap.error("--jobs takes a number of at least 1")
-    args.jobs = args.jobs or default_jobs()
+    try:
+        args.jobs = args.jobs or default_jobs()
+    except ValueError as e:
+        ap.error(str(e))
     try:
         repeat = {k: int(v) for k, _, v in (r.partition("=") for r in args.repeat)} or None
     except ValueError:

@@ -488,3 +488,23 @@ def test_ctrl_c_stops_prove_while_z3_works(jobs):
         p.kill()
     assert p.returncode == 1 and "Aborted!" in err, (p.returncode, "".join(said)[-500:], err[-500:])
     assert "A1" not in out
+
+
+@pytest.mark.parametrize("value", ["0", "two", "-1"])
+def test_prove_refuses_a_bad_aiospec_jobs(value):
+    """AIOSPEC_JOBS, when set, must be a number of questions at least 1: else one line and
+    exit 2 before any work, never a traceback and never a silent fallback."""
+    r = CliRunner().invoke(main, ["prove", "cancel-race", "--no-progress"], env={"AIOSPEC_JOBS": value})
+    assert r.exit_code == 2, r.output
+    assert "AIOSPEC_JOBS must be a whole number of at least 1" in r.output and "Traceback" not in r.output
+
+
+def test_default_jobs_reads_aiospec_jobs_or_counts_the_cpus(monkeypatch):
+    import os
+
+    from aiospec.checker.symbolic.houdini import default_jobs
+
+    monkeypatch.setenv("AIOSPEC_JOBS", " 3 ")
+    assert default_jobs() == 3
+    monkeypatch.delenv("AIOSPEC_JOBS")
+    assert default_jobs() == len(os.sched_getaffinity(0))

@@ -158,6 +158,11 @@ def prove(scenario: str, profile: str | None, prop_names: tuple[str, ...], mutan
     if mutant is not None and mutant not in MUTANTS:
         err.print(f"[red]error:[/] unknown mutant {escape(mutant)!r} (see `aiospec mutants`)")
         sys.exit(2)
+    try:
+        jobs = jobs or default_jobs()
+    except ValueError as e:
+        err.print(f"[red]error:[/] {escape(str(e))}")
+        sys.exit(2)
     props = _props(prop_names)
     targets = prop_names or TARGETS
     only, source = None, ""
@@ -173,7 +178,6 @@ def prove(scenario: str, profile: str | None, prop_names: tuple[str, ...], mutan
     with applied(mu):
         model = model_for(sc, mu)
         with reporter(err, f"proving on {sc.name}", enabled=progress) as say:
-            jobs = jobs or default_jobs()
             rep = run_prove(model, targets, progress=say, states_limit=states_limit, k_max=k_max,
                             only=only, minimize=minimal, jobs=jobs)  # it explores the scenario itself
             unproved = [r.prop for r in rep.results if r.result != "proved"]

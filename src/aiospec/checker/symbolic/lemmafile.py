@@ -96,16 +96,20 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("names", nargs="+", metavar="SCENARIO")
     ap.add_argument("--from-shipped", action="store_true")
     args = ap.parse_args(argv)
+    try:
+        jobs = default_jobs()
+    except ValueError as e:
+        ap.error(str(e))
     folder = Path(__file__).resolve().parents[2] / "scenarios" / "lemmas"
     for name in args.names:
         model = Model(load(name))
         say = (lambda m, n=name: print(f"{n}: {m}", flush=True))
         text = shipped(name) if args.from_shipped else None
-        rep = prove(model, progress=say, minimize=True, only=read(text, name) if text else None, jobs=default_jobs())
+        rep = prove(model, progress=say, minimize=True, only=read(text, name) if text else None, jobs=jobs)
         print(f"{name}: {rep.needed_note}", flush=True)
         if rep.needed is not None:  # checked again from scratch, as a later run will
             again = prove(model, progress=say, only=frozenset(x.removeprefix("lemma: ") for x in rep.needed),
-                          jobs=default_jobs())
+                          jobs=jobs)
             verdicts = [(r.prop, r.result) for r in rep.results]
             if again.dropped or [(r.prop, r.result) for r in again.results] != verdicts:
                 raise SystemExit(f"{name}: the smaller set does not prove what the whole did; nothing written")
