@@ -208,8 +208,8 @@ class Layout:
     def values_of(self, states) -> np.ndarray:
         """``values`` of many states, as a (states x variables) array.  Each state is read as
         one flat run of ints (records in order, then each list as its length and its elements
-        padded with -1 to its capacity) and the columns are put in layout order once: about a
-        tenth of the time of ``values`` per state (``race-n`` T=3: 363,136 states in 37 s)."""
+        padded with -1 to its capacity) and the columns are put in layout order once (``race-n``
+        T=3's 363,136 states: 5.5 s instead of 7.8)."""
         if not states:
             return np.zeros((0, len(self.slots)), dtype=np.int64)
         caps = self.caps

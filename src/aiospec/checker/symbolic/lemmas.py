@@ -177,7 +177,7 @@ def _cooccur(a: np.ndarray, b: np.ndarray, budget: int = 1 << 28) -> np.ndarray:
 def gc_paused() -> Iterator[None]:
     """No cyclic garbage collection in here.  Mining makes millions of objects, and each full
     collection walks every state held (a sample of 363,136 on ``race-n`` T=3): mining took
-    48 s there with it and 28 s without.  What mining makes has no cycles (ints, tuples,
+    48 s there with it and 20 s without.  What mining makes has no cycles (ints, tuples,
     numpy arrays, z3 terms), so nothing is left for the collector afterwards."""
     was = gc.isenabled()
     gc.disable()
