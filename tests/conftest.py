@@ -6,6 +6,11 @@ import os
 
 import pytest
 
+# One Houdini question at a time unless a test asks for more: pytest-xdist already keeps both
+# CPUs busy, and questions asked at once cost more CPU in all (a search asks again what another
+# answer made stale).  The tests of houdini._Pool and of `prove --jobs 2` pass jobs themselves.
+os.environ.setdefault("AIOSPEC_JOBS", "1")
+
 
 @pytest.fixture
 def tmpfd(tmp_path):

@@ -360,6 +360,18 @@ def test_strengthen_keeps_only_facts_that_are_inductive_on_the_plain_encoding(ca
     assert complete and dropped == [] and len(kept) == len(cands)
 
 
+@pytest.fixture(scope="module")
+def one_at_a_time(cancel_race):
+    """Houdini on ``_mined_candidates``, one question at a time: (model, unroller, step,
+    candidates, survivors, dropped, complete)."""
+    from aiospec.checker.symbolic.houdini import houdini
+
+    m, un, step, cands = _mined_candidates(cancel_race)
+    dropped: list[str] = []
+    kept, complete = houdini(z3.SolverFor("QF_BV"), un.init_values(m), un, step, cands, dropped)
+    return m, un, step, cands, kept, dropped, complete
+
+
 def _mined_candidates(cancel_race):
     """cancel-race's plain encoding, its step, and the candidates mined from its states, plus
     one true initially and broken by a step ("never committed": kaio_count stays 0)."""
@@ -381,15 +393,11 @@ def _mined_candidates(cancel_race):
     return m, un, step, cands
 
 
-def test_houdini_asks_step_by_step_and_what_survives_is_inductive_in_one_check(cancel_race):
+def test_houdini_asks_step_by_step_and_what_survives_is_inductive_in_one_check(one_at_a_time):
     """Houdini asks one actor step at a time about the candidates it writes; its survivors must
     pass the single question about every step at once, and a candidate true initially but
     broken by a step (no committed job, ever) must be dropped, with what rested on it."""
-    from aiospec.checker.symbolic.houdini import houdini
-
-    m, un, step, cands = _mined_candidates(cancel_race)
-    dropped: list[str] = []
-    kept, complete = houdini(z3.SolverFor("QF_BV"), un.init_values(m), un, step, cands, dropped)
+    m, un, step, cands, kept, dropped, complete = one_at_a_time
     assert complete and "never committed" in dropped and TYPE in {c[0] for c in kept}
     assert len(kept) > len(cands) // 2
     s = z3.SolverFor("QF_BV")
@@ -421,29 +429,24 @@ class _LateAnswers:
 
 
 @pytest.mark.heavy
-@pytest.mark.parametrize("order", ["threads", "all at once"])
-def test_houdini_asking_questions_at_once_keeps_and_drops_the_same(cancel_race, monkeypatch, order):
+def test_houdini_asking_questions_at_once_keeps_and_drops_the_same(one_at_a_time, monkeypatch):
     """With several questions in flight (z3 contexts on threads) the answers arrive in any
     order, and one may be about survivors another answer has since cut.  The largest inductive
     subset is unique, so the survivors and the dropped candidates must be those of one at a
     time, each dropped once, and what survives must pass the question about every step at once.
-    Besides real threads, answers are handed back late and out of order on purpose."""
+    Here every question of a pass is answered before any answer is read (``_LateAnswers``);
+    real threads are compared the same way by ``test_concrete`` (strengthen with jobs=2)."""
     from aiospec.checker.symbolic import houdini as H
-    from aiospec.checker.symbolic.houdini import houdini
 
-    m, un, step, cands = _mined_candidates(cancel_race)
-    runs = {}
-    for jobs in (1, 2 if order == "threads" else 50):
-        if jobs > 1 and order != "threads":
-            monkeypatch.setattr(H, "_Pool", _LateAnswers())
-        dropped: list[str] = []
-        kept, complete = houdini(z3.SolverFor("QF_BV"), un.init_values(m), un, step, cands, dropped, jobs=jobs)
-        runs[min(jobs, 2)] = kept, sorted(dropped), complete
-    assert [c[0] for c in runs[2][0]] == [c[0] for c in runs[1][0]]
-    assert runs[2][1] == runs[1][1] and len(set(runs[2][1])) == len(runs[2][1])
-    assert runs[2][2] and "never committed" in runs[2][1]
+    m, un, step, cands, kept1, dropped1, complete1 = one_at_a_time
+    monkeypatch.setattr(H, "_Pool", _LateAnswers())
+    dropped: list[str] = []
+    kept, complete = H.houdini(z3.SolverFor("QF_BV"), un.init_values(m), un, step, cands, dropped, jobs=50)
+    assert [c[0] for c in kept] == [c[0] for c in kept1]
+    assert sorted(dropped) == sorted(dropped1) and len(set(dropped)) == len(dropped)
+    assert complete and "never committed" in dropped
     s = z3.SolverFor("QF_BV")
-    s.add(step, *[c[1] for c in runs[2][0]], z3.Or(*[z3.Not(c[2]) for c in runs[2][0]]))
+    s.add(step, *[c[1] for c in kept], z3.Or(*[z3.Not(c[2]) for c in kept]))
     assert s.check() == z3.unsat
 
 
