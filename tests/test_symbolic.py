@@ -804,6 +804,32 @@ def test_prove_cli_prints_the_counterexample_to_induction_as_a_pair_of_states():
     assert "the step changes:" in r.output and " -> " in r.output
 
 
+def test_prove_cli_bound_judges_what_induction_leaves_open_with_exact_bmc(monkeypatch):
+    """D14 fails on rtems-calls at 9 steps (the explicit checker's shortest): `--bound` says it
+    holds within 8 and is violated within 9, and says so when a depth is left undecided."""
+    from aiospec import cli
+    from aiospec.checker.symbolic import strengthen
+
+    monkeypatch.setattr(cli.out, "width", 300)  # one table row per property
+
+    def row(args):
+        r = CliRunner().invoke(main, ["prove", "rtems-calls", "--prop", "D14", "--jobs", "1", *args])
+        assert r.exit_code == 1, r.output
+        return next(x for x in r.output.splitlines() if x.strip().startswith("D14 "))
+
+    assert "not inductive; holds within 8 steps" in row(["--bound", "8"])
+    assert "not inductive; violated within 9 steps" in row(["--bound", "9"])
+    monkeypatch.setattr(strengthen, "bmc", lambda *a, solver_params=None, **k: bmc(*a, solver_params={"rlimit": 1},
+                                                                                     **k))
+    undecided = row(["--bound", "9"])
+    assert "depth 0 undecided" in undecided and "holds" not in undecided and "violated within" not in undecided
+
+    def unsettled(*a, **k):
+        raise RuntimeError("facts still broken after 25 rounds")
+    monkeypatch.setattr(strengthen, "bmc_exact", unsettled)
+    assert "not inductive; no bounded verdict" in row(["--bound", "9"])
+
+
 def test_a_property_the_encoding_leaves_out_is_never_reported_proved():
     """An encoding built without a property (D9 here) cannot vouch for it: prove says "not
     encoded" rather than "proved" (an event property no path emits would otherwise pass as
@@ -891,6 +917,32 @@ def test_bmc_cli_says_so_when_the_facts_never_settle(monkeypatch):
     monkeypatch.setattr(strengthen, "bmc_exact", gives_up)
     r = CliRunner().invoke(main, ["bmc", "cancel-race", "--depth", "3"])
     assert r.exit_code == 3 and "facts still broken" in r.output and "Traceback" not in r.output
+
+
+def test_bmc_stops_at_a_depth_the_solver_cannot_decide(cancel_race):
+    """An "unknown" is no verdict: the search must not go on as if that depth were clean."""
+    m, res, ex, enc = cancel_race
+    r = bmc(m, 9, enc=enc, solver_params={"rlimit": 1})  # z3's resource count: the same on every machine
+    assert r.undecided is not None and r.undecided[0] == 0 and "resource" in r.undecided[1]
+    assert not r.complete and not r.violations
+
+
+def test_bmc_cli_gives_no_verdict_past_an_undecided_depth(monkeypatch):
+    """With a per-check time limit the CLI reports how far it got, and exits 3 when nothing was found."""
+    from aiospec.checker.symbolic import strengthen
+
+    asked = []
+
+    def starved(*a, solver_params=None, **k):  # the asked limit is recorded, then a deterministic one used
+        asked.append(solver_params)
+        return bmc(*a, solver_params={"rlimit": 1}, **k)
+    monkeypatch.setattr(strengthen, "bmc", starved)
+    r = CliRunner().invoke(main, ["bmc", "cancel-race", "--depth", "4", "--timeout", "2.5"])
+    assert asked == [{"timeout": 2500}]
+    assert r.exit_code == 3, r.output
+    assert "could not decide depth 0" in flat(r.output) and "no property violated" not in r.output
+    bad = CliRunner().invoke(main, ["bmc", "cancel-race", "--timeout", "0"])
+    assert bad.exit_code == 2 and "Traceback" not in bad.output
 
 
 def test_prove_cli_says_why_nothing_is_proved_when_no_strengthening_can_be_trusted(monkeypatch):

@@ -55,11 +55,19 @@ def _ctrl_c_stops() -> None:
 @click.option("--por/--no-por", default=True, show_default=True,
               help="Partial-order reduction: two consecutive steps that touch disjoint variables are unrolled in "
                    "one order only.  The same violations at the same depths, with fewer runs for the solver.")
+@click.option("--timeout", type=click.FloatRange(min=0.001), default=None,
+              help="Seconds the solver may spend on one check.  A check it cannot decide in time ends the search: "
+                   "what was found so far is reported, and the depth it stopped at (exit status 3 if nothing was "
+                   "violated).")
 @progress_option
 @repeat_option
 def bmc(scenario: str, depth: int, profile: str | None, prop_names: tuple[str, ...], mutant: str | None,
-        trace_out: Path | None, facts: bool, sample: int, por: bool, progress: bool, repeat: dict[str, int]) -> None:
-    """Bounded model checking with z3: any property violated within DEPTH steps of SCENARIO."""
+        trace_out: Path | None, facts: bool, sample: int, por: bool, timeout: float | None, progress: bool,
+        repeat: dict[str, int]) -> None:
+    """Bounded model checking with z3: any property violated within DEPTH steps of SCENARIO.
+
+    Exit status: 0 nothing violated within DEPTH, 1 a property violated, 2 bad input, 3 no
+    verdict (the solver could not decide a depth, or the sampled facts never settled)."""
     _ctrl_c_stops()
     from .checker.mutants import MUTANTS, applied, model_for
     from .checker.symbolic.bmc import NOT_BY_DEFAULT
@@ -76,6 +84,7 @@ def bmc(scenario: str, depth: int, profile: str | None, prop_names: tuple[str, .
         sys.exit(2)
     mu = MUTANTS.get(mutant) if mutant else None
     props = _props(prop_names)
+    limits = {"timeout": max(1, round(timeout * 1000))} if timeout else None
     t0 = time.perf_counter()
     with applied(mu):
         model = model_for(sc, mu)
@@ -83,12 +92,12 @@ def bmc(scenario: str, depth: int, profile: str | None, prop_names: tuple[str, .
             if facts:
                 ps = props or [p for p in PROPERTIES if p.name not in NOT_BY_DEFAULT]
                 try:
-                    res = bmc_exact(model, depth, ps, limit=sample, progress=say, por=por)
+                    res = bmc_exact(model, depth, ps, limit=sample, progress=say, por=por, solver_params=limits)
                 except RuntimeError as e:  # the facts kept breaking: no verdict rather than a wrong one
                     err.print(f"[red]error:[/] {escape(str(e))}; try --no-facts or a larger --sample")
                     sys.exit(3)
             else:
-                res = run_bmc(model, depth, props, por=por)
+                res = run_bmc(model, depth, props, por=por, solver_params=limits)
         how = (f"{res.facts} facts from {res.sampled:,} sampled states, {res.rounds} round{'s' if res.rounds > 1 else ''}"
                if facts else "no facts assumed") + ("" if por else ", no partial-order reduction")
         out.print(f"[bold]aiospec bmc {escape(sc.name)}[/] --depth {depth}"
@@ -102,12 +111,17 @@ def bmc(scenario: str, depth: int, profile: str | None, prop_names: tuple[str, .
             if trace_out:
                 write_trace_files(model, tr, trace_out, f"{sc.name}.bmc.{name}")
     out.print()
+    reached = depth if res.undecided is None else res.undecided[0] - 1
     if res.violations:
-        out.print(f"[bold red]violated within {depth} steps[/]: " +
+        out.print(f"[bold red]violated within {reached} steps[/]: " +
                   ", ".join(f"{n} ({v.depth} steps)" for n, v in sorted(res.violations.items())))
-    else:
-        out.print(f"[green]no property violated within {depth} steps[/] ({time.perf_counter() - t0:.1f}s)")
-    sys.exit(1 if res.violations else 0)
+    elif reached >= 0:
+        out.print(f"[green]no property violated within {reached} steps[/] ({time.perf_counter() - t0:.1f}s)")
+    if res.undecided is not None:
+        k, why = res.undecided
+        err.print(f"[yellow]undecided:[/] the solver could not decide depth {k} ({escape(why)}); "
+                  f"nothing is known from {k} steps on")
+    sys.exit(1 if res.violations else 3 if res.undecided else 0)
 
 
 @click.command()
@@ -148,11 +162,12 @@ def prove(scenario: str, profile: str | None, prop_names: tuple[str, ...], mutan
     _ctrl_c_stops()
     from .checker.mutants import MUTANTS, applied, model_for
     from .checker.symbolic import lemmafile
-    from .checker.symbolic.bmc import bmc as run_bmc
     from .checker.symbolic.houdini import default_jobs
     from .checker.symbolic.prove import TARGETS
     from .checker.symbolic.prove import prove as run_prove
+    from .checker.symbolic.strengthen import bmc_exact
     from .cli import _load, err, out
+    from .spec.properties import PROPERTIES
 
     sc = _load(scenario, profile, repeat)
     if mutant is not None and mutant not in MUTANTS:
@@ -163,7 +178,7 @@ def prove(scenario: str, profile: str | None, prop_names: tuple[str, ...], mutan
     except ValueError as e:
         err.print(f"[red]error:[/] {escape(str(e))}")
         sys.exit(2)
-    props = _props(prop_names)
+    _props(prop_names)  # an unknown name is refused here, before any work
     targets = prop_names or TARGETS
     only, source = None, ""
     if lemmas_in is not None:
@@ -189,10 +204,18 @@ def prove(scenario: str, profile: str | None, prop_names: tuple[str, ...], mutan
                 only = None
                 rep = run_prove(model, targets, progress=say, states_limit=states_limit, k_max=k_max,
                                 minimize=minimal, jobs=jobs)
-        bounded = {}
-        if bound and any(r.result != "proved" for r in rep.results):
-            bres = run_bmc(model, bound, [p for p in (props or []) if p] or None)
-            bounded = bres.violations
+            bounded: dict = {}
+            reached: int | None = bound  # every depth up to this one decided (None: no verdict at all)
+            unproved = [r.prop for r in rep.results if r.result != "proved"]
+            if bound and unproved:  # exact BMC with sampled facts, as `aiospec bmc` runs it (SPEC-ERROR: always)
+                try:
+                    bres = bmc_exact(model, bound, [p for p in PROPERTIES if p.name in unproved], progress=say)
+                    bounded = bres.violations
+                    if bres.undecided is not None:
+                        reached = bres.undecided[0] - 1
+                except RuntimeError as e:  # the facts kept breaking: no bounded verdict
+                    err.print(f"[yellow]warning:[/] --bound {bound}: {escape(str(e))}")
+                    reached = None
     if not rep.lemmas and rep.results:
         out.print(f"[bold]aiospec prove {escape(sc.name)}[/]: no inductive strengthening to trust: "
                   f"{escape(rep.results[0].detail)}")
@@ -225,7 +248,13 @@ def prove(scenario: str, profile: str | None, prop_names: tuple[str, ...], mutan
         method, result = r.method, r.result
         if result != "proved" and bound:
             method += f"; bounded {bound}"
-            result += f"; {'violated' if r.prop in bounded else 'holds'} within {bound} steps"
+            if r.prop in bounded:
+                result += f"; violated within {bound} steps"
+            elif reached is None:
+                result += "; no bounded verdict"
+            else:
+                result += (f"; holds within {reached} steps" if reached >= 0 else "") + \
+                    (f"; depth {reached + 1} undecided" if reached < bound else "")
         failed += r.result != "proved"
         colour = "green" if r.result == "proved" else "yellow"
         t.add_row(r.prop, method, f"[{colour}]{escape(result)}[/]", f"{r.seconds:.2f}", escape(r.detail))

@@ -46,7 +46,8 @@ class BmcResult:
     solve_seconds: float = 0.0
     paths: int = 0
     updates: int = 0
-    complete: bool = True  # False when the bound stopped the search early (timeout)
+    complete: bool = True  # False when the search stopped short of the depth (a broken fact, or undecided)
+    undecided: tuple[int, str] | None = None  # (depth, z3's reason) where a check came back "unknown"
     rounds: int = 1  # encodings built (bmc_exact refines its facts between rounds)
     facts: int = 0  # facts the last encoding assumed (each checked on every frame)
     sampled: int = 0  # explicit states the facts were mined from
@@ -177,9 +178,14 @@ def bad(enc: Encoding, props: list[Property], unroller: Unroller, k: int) -> dic
 
 
 def bmc(model: Model, depth: int, props: list[Property] | None = None, enc: Encoding | None = None,
-        progress: Callable[[int, str], None] | None = None, por: bool = True) -> BmcResult:
+        progress: Callable[[int, str], None] | None = None, por: bool = True,
+        solver_params: dict[str, int] | None = None) -> BmcResult:
     """Every property violated within ``depth`` steps, each at its shortest depth.  ``por``
-    unrolls with the partial-order reduction, which keeps both (``por.py``)."""
+    unrolls with the partial-order reduction, which keeps both (``por.py``).
+
+    ``solver_params`` limit each check (z3's ``timeout`` in ms, ``rlimit``).  A check the
+    solver cannot decide is not "nothing at this depth": the search stops there and says so
+    in ``undecided``, since nothing deeper would be exact either."""
     if props is None:
         props = [p for p in PROPERTIES if p.name not in NOT_BY_DEFAULT]
     props = [p for p in props if p.kind != "reach"]
@@ -188,7 +194,14 @@ def bmc(model: Model, depth: int, props: list[Property] | None = None, enc: Enco
                     facts=len(enc.facts))
     un = Unroller(enc, por=por)
     s = z3.SolverFor("QF_BV")  # all bit-vectors: z3's bit-blasting solver, about 3x faster than the default here
+    if solver_params:
+        s.set(**solver_params)
     s.add(un.init(model))
+
+    def give_up(k: int) -> None:
+        res.undecided, res.complete = (k, s.reason_unknown()), False
+        s.pop()
+
     t0 = time.perf_counter()
     for k in range(depth + 1):
         if progress:
@@ -197,7 +210,11 @@ def bmc(model: Model, depth: int, props: list[Property] | None = None, enc: Enco
         if FACTS in checks:  # a broken assumption makes everything from here on inexact: report it and stop
             s.push()
             s.add(checks[FACTS])
-            if s.check() == z3.sat:
+            r = s.check()
+            if r == z3.unknown:
+                give_up(k)
+                break
+            if r == z3.sat:
                 m = s.model()
                 path = _path_of(model, enc, un, m, k)
                 frames = [enc.layout.state_of([m.eval(x, model_completion=True).as_signed_long() for x in fr])
@@ -213,7 +230,10 @@ def bmc(model: Model, depth: int, props: list[Property] | None = None, enc: Enco
             s.push()
             s.add(z3.Or(*checks.values()))
             r = s.check()
-            if r != z3.sat:
+            if r == z3.unknown:
+                give_up(k)
+                break
+            if r == z3.unsat:
                 s.pop()
                 break
             m = s.model()
@@ -224,6 +244,8 @@ def bmc(model: Model, depth: int, props: list[Property] | None = None, enc: Enco
                 full, msg = _confirm(model, props, path, n)
                 res.violations[n] = BmcViolation(n, len(full), full, msg)
                 checks.pop(n)
+        if res.undecided:
+            break
         if k < depth:
             s.add(un.step())
     res.solve_seconds = time.perf_counter() - t0

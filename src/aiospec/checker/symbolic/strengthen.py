@@ -190,9 +190,10 @@ def strengthen(model: Model, props: list[Property] | None = None, limit: int = 5
 
 def bmc_exact(model: Model, depth: int, props: list[Property], limit: int = 50_000, walks: int = 2_000,
               seed: int = 0, max_rounds: int = 25, progress: Callable[[str], None] | None = None,
-              por: bool = True) -> BmcResult:
+              por: bool = True, solver_params: dict[str, int] | None = None) -> BmcResult:
     """BMC to ``depth`` on an encoding that assumes sampled value facts, refined until no path
-    within the bound breaks one (see the module docstring); ``por`` as in ``bmc``."""
+    within the bound breaks one (see the module docstring); ``por`` and ``solver_params`` as in
+    ``bmc``."""
     say = progress or (lambda _m: None)
     t0 = time.perf_counter()
     states = sample_states(model, limit, walks, seed)
@@ -204,7 +205,7 @@ def bmc_exact(model: Model, depth: int, props: list[Property], limit: int = 50_0
         enc = encode(model, [p for p in props if p.kind != "reach"], facts=facts)
         say(f"round {rnd}: {len(states):,} states sampled, {len(facts)} facts, {enc.paths:,} paths, "
             f"encoded in {enc.seconds:.1f}s")
-        res = bmc(model, depth, props, enc=enc, por=por,
+        res = bmc(model, depth, props, enc=enc, por=por, solver_params=solver_params,
                   progress=lambda k, _m: say(f"round {rnd}: depth {k} ({time.perf_counter() - t0:.0f}s)"))
         enc_s += enc.seconds
         solve_s += res.solve_seconds
