@@ -256,7 +256,7 @@ def test_cli_bad_input():
 
 @pytest.mark.heavy
 def test_bmc_exact_refines_facts_from_a_too_small_sample():
-    """Facts mined from three states are wrong; BMC finds the reachable states that break them,
+    """Facts mined from 60 states are wrong; BMC finds the reachable states that break them,
     mines again, and ends with the explicit checker's verdict (P-RETURN at 9 on cancel-race)."""
     from aiospec.checker.symbolic.bmc import FACTS, NOT_BY_DEFAULT
     from aiospec.checker.symbolic.strengthen import bmc_exact
@@ -265,8 +265,8 @@ def test_bmc_exact_refines_facts_from_a_too_small_sample():
     m = Model(load("cancel-race"))
     props = [p for p in PROPERTIES if p.name not in NOT_BY_DEFAULT]
     seen = []
-    r = bmc_exact(m, 9, props, limit=3, walks=0, progress=seen.append)
-    assert r.rounds > 1 and r.sampled > 3
+    r = bmc_exact(m, 9, props, limit=60, walks=0, progress=seen.append)
+    assert r.rounds > 1 and r.sampled > 60
     assert any("breaks a fact" in x for x in seen)
     assert FACTS not in r.violations
     assert {n: v.depth for n, v in r.violations.items()} == {"P-RETURN": 9}
@@ -466,31 +466,21 @@ class _NoAnswerOnWideQuestions:
 
 
 @pytest.mark.heavy
-def test_houdini_asks_each_half_when_the_solver_cannot_answer(cancel_race, monkeypatch):
+def test_houdini_asks_each_half_when_the_solver_cannot_answer(one_at_a_time, monkeypatch):
     """A question the solver gives up on is asked again about each half of its moves: the
     survivors are those of the unsplit questions, and only single moves may give up."""
     from aiospec.checker.symbolic import houdini as H
-    from aiospec.checker.symbolic.bmc import Unroller
-    from aiospec.checker.symbolic.lemmas import mine, reachable_states
 
-    m, res, ex, plain = cancel_race
-    lay = plain.layout
-    mined = mine(m, lay, reachable_states(m, 10_000), plain.xs)
+    m, un, step, cands, kept1, _, _ = one_at_a_time
+    whole = [c[0] for c in kept1]
 
     def run(max_moves: int | None = None) -> tuple[list[str], list[str]]:
-        un = Unroller(plain)
-        step = un.step()
-        x0, x1 = un.frames[0], un.frames[1]
-        cands = [(TYPE, lay.type_ok(x0), lay.type_ok(x1))]
-        cands += [(t, z3.substitute(f, *zip(plain.xs, x0)), z3.substitute(f, *zip(plain.xs, x1)))
-                  for t, f in mined]
         dropped: list[str] = []
         kept, complete = H.houdini(z3.SolverFor("QF_BV"), un.init_values(m), un, step, cands, dropped,
                                    max_moves=max_moves)
         assert complete
         return [c[0] for c in kept], dropped
 
-    whole, _ = run()
     asked: list = []
     real = H._new_solver
     monkeypatch.setattr(H, "_new_solver", lambda ctx, ms, lo, hi: _NoAnswerOnWideQuestions(real(ctx, ms, lo, hi),
@@ -502,12 +492,12 @@ def test_houdini_asks_each_half_when_the_solver_cannot_answer(cancel_race, monke
                                                                                          lo, hi, asked, limit=0))
     nothing, dropped = run()  # not even one move answers: nothing is claimed
     assert nothing == [] and dropped[-1].startswith("(solver gave unknown")
-    asked.clear()  # asked in parts of at most 8 moves from the start: the same survivors, nothing wider asked
+    asked.clear()  # asked in parts of at most 16 moves from the start: the same survivors, nothing wider asked
     monkeypatch.setattr(H, "_new_solver", lambda ctx, ms, lo, hi: _NoAnswerOnWideQuestions(real(ctx, ms, lo, hi),
-                                                                                         lo, hi, asked, limit=8))
-    parts, dropped = run(max_moves=8)
+                                                                                         lo, hi, asked, limit=16))
+    parts, dropped = run(max_moves=16)
     assert parts == whole and not any("solver gave" in d for d in dropped)
-    assert max(hi - lo + 1 for lo, hi in asked) <= 8
+    assert max(hi - lo + 1 for lo, hi in asked) <= 16
 
 
 @settings(max_examples=200, deadline=None)
@@ -557,9 +547,10 @@ def test_prove_lio_wait_two_jobs_and_a_lio():
     _shipped_file_is_a_part_of(m, rep)
 
 
-@pytest.mark.heavy
+@pytest.mark.slow
 def test_prove_lio_signal_needs_the_broken_facts_proposed_under_each_control_atom():
-    """Three jobs in one lio, with signals (the heaviest test: about 3 min in CI).  "job 1's result was never handed out"
+    """Three jobs in one lio, with signals (about 3 min, three rounds: so `slow`; CI checks the
+    shipped file's proof, test_lemmafile).  "job 1's result was never handed out"
     holds in every reachable state but is not inductive (a pre-state no run reaches hands it
     out from kaio_done); once it was dropped, nothing bounded that ghost counter and TYPE-OK
     fell, so nothing could be proved.  Its conditional forms ("1 on kaio_done -> ...") carry it."""
@@ -568,8 +559,8 @@ def test_prove_lio_signal_needs_the_broken_facts_proposed_under_each_control_ato
     assert {r.prop: r.result for r in rep.results} == {t: "proved" for t in TARGETS}
     assert "job[1].G_RETURNED == 0" not in rep.lemmas  # broken, as an unconditional fact
     assert any(x.startswith("lemma: ") and x.endswith("-> job[1].G_RETURNED == 0") for x in rep.lemmas)
-    # (that a proof from a file proposes the weakened facts it names again: test_lemmafile; that the
-    # file alone proves every target is checked on lio-wait only, for CI's time)
+    # (that a proof from a file proposes the weakened facts it names again, and that this
+    # file alone proves every target: test_lemmafile)
     _shipped_file_is_a_part_of(m, rep, check=False)
 
 
