@@ -33,6 +33,8 @@ from ...spec.constants import JOBFLAG_NAMES, KAIOFLAG_NAMES
 from ...spec.variables import DM, G, J, K, L, Q, T
 from .layout import Layout
 
+Sample = list[State] | np.ndarray  # states, or their values (``Layout.values_of``) read once by the caller
+
 CONTROL = {(S_ACTORS, T.PC), (S_ACTORS, T.A), (S_ACTORS, T.B), (S_DAEMONS, DM.PC), (S_DAEMONS, DM.JOB),
            (S_GLOB, G.TASK_PC), (S_GLOB, G.TASK_JOB), (S_JOBS, J.FLAGS), (S_JOBS, J.ALLOC), (S_JOBS, J.G_COMMITTED),
            (S_JOBS, J.CANCEL_FN), (S_KI, -1)}
@@ -188,13 +190,14 @@ def gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def mine(model: Model, lay: Layout, states: list[State], xs: list[z3.BitVecRef]) -> list[tuple[str, z3.BoolRef]]:
-    """Candidate lemmas (text, formula over ``xs``) true in every state of ``states``."""
+def mine(model: Model, lay: Layout, states: Sample, xs: list[z3.BitVecRef]) -> list[tuple[str, z3.BoolRef]]:
+    """Candidate lemmas (text, formula over ``xs``) true in every state of ``states`` (or of
+    their ``Layout.values_of``, when the caller reads them once for several uses)."""
     with gc_paused():
         return _mine(model, lay, states, xs)
 
 
-def _mine(model: Model, lay: Layout, states: list[State], xs: list[z3.BitVecRef]) -> list[tuple[str, z3.BoolRef]]:
+def _mine(model: Model, lay: Layout, states: Sample, xs: list[z3.BitVecRef]) -> list[tuple[str, z3.BoolRef]]:
     vals = _values(lay, states)
     out, atoms, cols, forms = _atoms(model, lay, vals, xs)
     if not atoms:
@@ -348,7 +351,7 @@ def _job_ranges(lay: Layout, vals: np.ndarray, xs: list, nj: int) -> list[tuple[
     return out
 
 
-def weakenings(model: Model, lay: Layout, states: list[State], xs: list[z3.BitVecRef],
+def weakenings(model: Model, lay: Layout, states: Sample, xs: list[z3.BitVecRef],
                facts: list[tuple[str, z3.BoolRef]]) -> list[tuple[str, z3.BoolRef]]:
     """Each fact under every control atom, ``a -> fact``: for unconditional lemmas that proved
     not inductive.  A fact true in every reachable state can fail to be inductive while its
@@ -495,8 +498,8 @@ def value_facts(model: Model, lay: Layout, states: list[State], xs: list[z3.BitV
     return _value_sets(lay, _values(lay, states), xs)
 
 
-def _values(lay: Layout, states: list[State]) -> np.ndarray:
-    return lay.values_of(states)
+def _values(lay: Layout, states: Sample) -> np.ndarray:
+    return states if isinstance(states, np.ndarray) else lay.values_of(states)
 
 
 def _value_sets(lay: Layout, vals: np.ndarray, xs: list[z3.BitVecRef]) -> list[tuple[str, z3.BoolRef]]:

@@ -117,14 +117,16 @@ def strengthen(model: Model, props: list[Property] | None = None, limit: int = 5
     states = states if states is not None else sample_states(model, limit, walks, seed)
     lay = Layout(model)
     xs = lay.frame("x")
-    mined = mine(model, lay, states, xs)
+    vals = lay.values_of(states)  # read once for both below, then let go (300,000 states: hundreds of MB)
+    mined = mine(model, lay, vals, xs)
     spec_alive: set[str] | None = None
     if only is not None:  # and the weakened facts it names (proposed when their fact broke)
         broke = [(t, f) for t, f in mined if "->" not in t and t not in only]
         mined = [(t, f) for t, f in mined if t in only]
         named = {t for t, _ in mined}  # a weakening may read as a mined implication: one candidate, not two
-        mined += [c for c in weakenings(model, lay, states, xs, broke) if c[0] in only and c[0] not in named]
+        mined += [c for c in weakenings(model, lay, vals, xs, broke) if c[0] in only and c[0] not in named]
         spec_alive = set(only)
+    del vals
     say(f"{len(states):,} states, {len(mined):,} candidate lemmas")
     alive = {t for t, _ in mined}
     assumed = [t for t, _ in mined if "->" not in t]
