@@ -14,7 +14,6 @@ the first case k-induction over the same survivors (``kinduct``) may still prove
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -46,6 +45,7 @@ class ProofResult:
     seconds: float
     detail: str = ""
     cti: str = ""  # a counterexample to induction: the pre-state, the step, what it changes
+    k: int = 1  # the induction depth the method used (the last one tried when not proved)
 
 
 @dataclass
@@ -129,7 +129,7 @@ def _minimize(rep: ProveReport, enc: Encoding, un, survivors: list, targets: tup
               timeout_ms: int, progress) -> None:
     """``rep.needed``: the survivors the proved targets use, by unsat cores (``minimize.py``)."""
     kept = set(rep.lemmas)
-    proved = [(r.prop, _k_of(r.method)) for r in rep.results if r.result == "proved"
+    proved = [(r.prop, r.k) for r in rep.results if r.result == "proved"
               and r.prop not in kept and (r.prop in enc.invariants or r.prop in enc.step_props or r.prop in enc.pairs)]
     try:
         nd = needed(enc, un, rep.lemmas, survivors, roots_of(enc, rep.lemmas, targets), proved, timeout_ms, progress)
@@ -139,12 +139,6 @@ def _minimize(rep: ProveReport, enc: Encoding, un, survivors: list, targets: tup
     rep.needed = nd.names
     rep.needed_note = (f"the proof uses {len(nd.names):,} of the {len(rep.lemmas):,} lemmas ({nd.roots:,} kept "
                        f"from the start; {nd.questions:,} questions in {nd.rounds} rounds, {nd.seconds:.1f}s)")
-
-
-def _k_of(method: str) -> int:
-    """The k of "induction (k=N), ..."."""
-    m = re.match(r"induction \(k=(\d+)\)", method)
-    return int(m.group(1)) if m else 1
 
 
 def _strengthened(model: Model, props: list, states: list, timeout_ms: int, progress,
@@ -193,7 +187,9 @@ def _check_targets(rep: ProveReport, enc: Encoding, s: z3.Solver, un: Unroller, 
     names = set(rep.lemmas)
     active = rep.lemmas
     by_name = {p.name: p for p in PROPERTIES}
-    method = f"induction (k=1), {len(active)} of {rep.candidates} lemmas"
+    def method(k: int) -> str:
+        return f"induction (k={k}), {len(active)} of {rep.candidates} lemmas"
+
     for name in targets:
         t0 = time.perf_counter()
         p = by_name.get(name)
@@ -216,33 +212,30 @@ def _check_targets(rep: ProveReport, enc: Encoding, s: z3.Solver, un: Unroller, 
         else:
             rep.results.append(ProofResult(name, "-", "not encoded", 0.0, "not a property of the symbolic encoding"))
             continue
-        result, how = ("proved" if ok else "not inductive"), method
+        result, k = ("proved" if ok else "not inductive"), 1
         if not ok and not hit and k_max > 1 and not detail.startswith("solver"):
-            result, how, detail, pair = _deeper(enc, un, survivors, name, k_max, timeout_ms, reachable,
-                                                detail, pair, len(active), rep.candidates)
-        rep.results.append(ProofResult(name, how, result, time.perf_counter() - t0, detail, pair))
+            result, k, detail, pair = _deeper(enc, un, survivors, name, k_max, timeout_ms, reachable, detail, pair)
+        rep.results.append(ProofResult(name, method(k), result, time.perf_counter() - t0, detail, pair, k))
 
 
 def _deeper(enc: Encoding, un: Unroller, survivors: list, name: str, k_max: int, timeout_ms: int,
-            reachable: set[int] | None, detail: str, pair: str, nlemmas: int,
-            ncands: int) -> tuple[str, str, str, str]:
-    """k-induction for k = 2 .. k_max on a target plain induction left open: (result, method,
+            reachable: set[int] | None, detail: str, pair: str) -> tuple[str, int, str, str]:
+    """k-induction for k = 2 .. k_max on a target plain induction left open: (result, k,
     detail, counterexample), the last k tried when none proves it."""
     init = un.init(enc.model)
-    result, how = "not inductive", f"induction (k=1), {nlemmas} of {ncands} lemmas"
+    k = 1
     for k in range(2, k_max + 1):
         kr = k_induction(enc, un, survivors, name, k, init, timeout_ms)
-        how = f"induction (k={k}), {nlemmas} of {ncands} lemmas"
         if kr.result == "proved":
-            return "proved", how, kr.detail, ""
+            return "proved", k, kr.detail, ""
         if kr.result == "violated":
-            return "violated", how, kr.detail, ""
+            return "violated", k, kr.detail, ""
         if kr.result == "unknown":
-            return "not inductive", how, kr.detail, pair
+            return "not inductive", k, kr.detail, pair
         where = enc.step_where.get(name) if name in enc.step_props else None
         line, _hit, pair = _describe(enc, un, kr.model, reachable, where, kr.frame)
         detail = f"{line} (last step of a {k}-step path)"
-    return result, how, detail, pair
+    return "not inductive", k, detail, pair
 
 
 def _holds(enc, un, s, bad, reachable, tries: int = 20,
