@@ -12,6 +12,7 @@ from click.testing import CliRunner
 
 from aiospec.checker.mutants import MUTANTS, applied, model_for
 from aiospec.checker.symbolic import lemmafile
+from aiospec.checker.symbolic import prove as P
 from aiospec.checker.symbolic.layout import Layout
 from aiospec.checker.symbolic.lemmas import mine, reachable_states, weakenings
 from aiospec.checker.symbolic.prove import TARGETS, prove
@@ -137,13 +138,17 @@ def test_prove_checks_the_shipped_lemma_file_and_searches_only_when_it_is_stale(
     r = CliRunner().invoke(main, ["prove", "cancel-race", "--prop", "A1", "--search"])
     assert r.exit_code == 0 and "shipped" not in r.output, r.output
     # a lemma the search dropped, slipped into the file: the check drops it, so the file is
-    # stale, and prove searches as if there were none
+    # stale, and prove searches as if there were none (with --minimal, it minimizes only that)
     bad = next(x for x in rep.dropped if x.startswith("lemma: ") and "(" not in x)
     _shipped(monkeypatch, text.replace("# inductive\n", f"# inductive\n{bad}\n", 1))
-    r = CliRunner().invoke(main, ["prove", "cancel-race", "--prop", "A1"])
+    minimized = []
+    real = P._minimize
+    monkeypatch.setattr(P, "_minimize", lambda r, *a: (minimized.append(len(r.lemmas)), real(r, *a)))
+    r = CliRunner().invoke(main, ["prove", "cancel-race", "--prop", "A1", "--minimal"])
     said = " ".join(r.output.split())
     assert r.exit_code == 0 and "the lemma file shipped with cancel-race is stale (1 of its lemmas" in said, r.output
     assert f"{len(rep.lemmas):,} inductive lemmas of {rep.candidates:,} candidates" in said
+    assert minimized == [len(rep.lemmas)] and "the proof uses" in said
 
 
 def test_a_shipped_file_that_proves_less_is_stale_too(monkeypatch):

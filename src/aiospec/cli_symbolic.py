@@ -193,10 +193,15 @@ def prove(scenario: str, profile: str | None, prop_names: tuple[str, ...], mutan
     with applied(mu):
         model = model_for(sc, mu)
         with reporter(err, f"proving on {sc.name}", enabled=progress) as say:
-            rep = run_prove(model, targets, progress=say, states_limit=states_limit, k_max=k_max,
-                            only=only, minimize=minimal, jobs=jobs)  # it explores the scenario itself
+            def stale(r) -> bool:
+                return bool(r.dropped) or any(x.result != "proved" for x in r.results)
+
+            shipped = lemmas_in is None and only is not None
+            rep = run_prove(model, targets, progress=say, states_limit=states_limit, k_max=k_max, only=only,
+                            minimize=(lambda r: not stale(r)) if minimal and shipped else minimal,
+                            jobs=jobs)  # it explores the scenario itself
             unproved = [r.prop for r in rep.results if r.result != "proved"]
-            if lemmas_in is None and only is not None and (rep.dropped or unproved):
+            if shipped and stale(rep):
                 why = (f"{len(rep.dropped):,} of its lemmas are not inductive" if rep.dropped
                        else f"they do not prove {', '.join(unproved)}")
                 out.print(f"the lemma file shipped with {sc.name} is stale ({why}): searching all the mined candidates",

@@ -70,8 +70,8 @@ def _good(enc: Encoding, name: str, xs) -> z3.BoolRef:
 def prove(model: Model, targets: tuple[str, ...] = TARGETS, enc: Encoding | None = None,
           reachable: set[int] | None = None, timeout_ms: int = 120_000, mined: bool = True,
           states_limit: int = 300_000, progress: Callable[[str], None] | None = None,
-          k_max: int = 3, only: frozenset[str] | None = None, minimize: bool = False,
-          jobs: int = 1) -> ProveReport:
+          k_max: int = 3, only: frozenset[str] | None = None,
+          minimize: bool | Callable[[ProveReport], bool] = False, jobs: int = 1) -> ProveReport:
     """Prove ``targets`` on the scenario of ``model`` (see the module docstring).
 
     With ``enc`` given (or ``mined`` off) Houdini runs on that encoding.  Otherwise the
@@ -82,7 +82,8 @@ def prove(model: Model, targets: tuple[str, ...] = TARGETS, enc: Encoding | None
     counterexample to induction starts from a reachable state.  ``only``: start from these
     candidates (names, as ``lemmafile.write`` writes them) instead of all the mined ones: a lemma
     file is a certificate, checked again here, so a stale one can only prove less.  ``minimize``:
-    also find the lemmas the proof uses (``ProveReport.needed``), a smaller certificate.  ``jobs``:
+    also find the lemmas the proof uses (``ProveReport.needed``), a smaller certificate; a
+    predicate decides on the report first (the CLI skips a shipped file's proof it will redo).  ``jobs``:
     Houdini's questions asked at once (threads, one z3 context each): the same lemmas, sooner."""
     # the spec's invariants are Houdini candidates; a step, event or end property is encoded only
     # when it is a target (P-CANCEL alone was a third of the encoding of race-n with four requests)
@@ -120,7 +121,7 @@ def prove(model: Model, targets: tuple[str, ...] = TARGETS, enc: Encoding | None
                        for t in targets]
         return rep
     _check_targets(rep, enc, s, un, strengthening, targets, reachable, k_max, timeout_ms)
-    if minimize:
+    if minimize is True or (callable(minimize) and minimize(rep)):
         _minimize(rep, enc, un, strengthening, targets, timeout_ms, progress)
     return rep
 
