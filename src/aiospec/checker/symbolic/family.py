@@ -93,6 +93,8 @@ class Transport:
         # waits) rather than a lio entry and counts (lio_listio)
         self.lio_call = {(t, c) for t, th in enumerate(ss.threads) for c, call in enumerate(th.calls)
                          if call.kind == "lio_listio"}
+        self._masks: list[int] = []  # every mask of the source's jobs, renamed, when there are few jobs
+        self._masks = [self.mask(m) for m in range(1 << len(ss.slots))] if len(ss.slots) <= 12 else []
 
     def fits(self, s: State) -> bool:
         """Whether ``s`` moves to a reachable state: the exiting thread starts only once every
@@ -102,9 +104,11 @@ class Transport:
         return not grows or s[S_ACTORS][exit_] == self.src_init[S_ACTORS][exit_]
 
     def job(self, j: int) -> int:
-        return self.jobs.get(j, j) if j >= 0 else j
+        return self.jobs.get(j, j)  # keys are the jobs (>= 0): "none" (-1) stays itself
 
     def mask(self, m: int) -> int:
+        if 0 <= m < len(self._masks):
+            return self._masks[m]
         out = 0
         for j, k in self.jobs.items():
             if m >> j & 1:
@@ -113,26 +117,27 @@ class Transport:
 
     def __call__(self, s: State) -> State:
         init = self.init
+        job, mask = self.jobs.get, self.mask
         jobs, aiocbs, lios, actors = (list(init[c]) for c in (S_JOBS, S_AIOCBS, S_LIOS, S_ACTORS))
         for j, rec in enumerate(s[S_JOBS]):
             r = list(rec)
-            r[J.G_PREDS] = self.mask(r[J.G_PREDS])
+            r[J.G_PREDS] = mask(r[J.G_PREDS])
             jobs[self.jobs[j]] = tuple(r)
         for u, rec in enumerate(s[S_AIOCBS]):
             aiocbs[self.aiocbs.get(u, u)] = rec
         for lj, rec in enumerate(s[S_LIOS]):
             lios[self.lios.get(lj, lj)] = rec
-        lists = tuple(tuple(self.lios.get(x, x) for x in lst) if q == Q.LIOS else tuple(self.job(x) for x in lst)
+        lists = tuple(tuple(self.lios.get(x, x) for x in lst) if q == Q.LIOS else tuple(job(x, x) for x in lst)
                       for q, lst in enumerate(s[S_LISTS]))
         g = list(s[S_GLOB])
-        g[G.TASK_JOB] = self.job(g[G.TASK_JOB])
+        g[G.TASK_JOB] = job(g[G.TASK_JOB], g[G.TASK_JOB])
         for a, rec in enumerate(s[S_ACTORS]):
             r = list(rec)
             if (a, r[T.CALL]) not in self.lio_call:
-                r[T.A], r[T.B] = self.job(r[T.A]), self.job(r[T.B])
-                r[T.E] = self.mask(r[T.E])
+                r[T.A], r[T.B] = job(r[T.A], r[T.A]), job(r[T.B], r[T.B])
+                r[T.E] = mask(r[T.E])
             actors[self.actors[a]] = tuple(r)
-        daemons = tuple(tuple(self.job(x) if f == DM.JOB else x for f, x in enumerate(rec)) for rec in s[S_DAEMONS])
+        daemons = tuple(tuple(job(x, x) if f == DM.JOB else x for f, x in enumerate(rec)) for rec in s[S_DAEMONS])
         return (tuple(jobs), tuple(aiocbs), tuple(lios), s[S_KI], lists, tuple(g), tuple(actors), daemons)
 
 
