@@ -121,7 +121,7 @@ def prove(model: Model, targets: tuple[str, ...] = TARGETS, enc: Encoding | None
                        for t in targets]
         return rep
     _check_targets(rep, enc, s, un, strengthening, targets, reachable, k_max, timeout_ms)
-    if minimize is True or (callable(minimize) and minimize(rep)):
+    if minimize(rep) if callable(minimize) else minimize:
         _minimize(rep, enc, un, strengthening, targets, timeout_ms, progress)
     return rep
 
