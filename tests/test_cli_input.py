@@ -11,6 +11,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -478,9 +479,10 @@ def test_ctrl_c_stops_prove_while_z3_works(jobs):
                          text=True, env=env, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         said = []
-        for line in p.stderr:  # Houdini says where it is every 5 s, and runs for over 30 on lio-wait
-            said.append(line)
+        for line in p.stderr:  # Houdini says where it is every 5 s, just before a question too,
+            said.append(line)  # and runs for over 30 s on lio-wait, mostly in z3's checks
             if "Houdini pass" in line:
+                time.sleep(1)  # into the question's check
                 p.send_signal(signal.SIGINT)
                 break
         out, err = p.communicate(timeout=100)
@@ -488,6 +490,34 @@ def test_ctrl_c_stops_prove_while_z3_works(jobs):
         p.kill()
     assert p.returncode == 1 and "Aborted!" in err, (p.returncode, "".join(said)[-500:], err[-500:])
     assert "A1" not in out
+
+
+_INTERRUPTED_CHECK = """
+import os, signal, threading, z3
+from aiospec.cli_symbolic import _ctrl_c_stops
+_ctrl_c_stops()
+n = 10  # pigeonhole, 10 into 9: about 2 s of z3's SAT solver
+s = z3.Solver()
+p = [[z3.Bool(f"p{i}_{j}") for j in range(n - 1)] for i in range(n)]
+s.add(*[z3.Or(*row) for row in p])
+s.add(*[z3.Or(z3.Not(p[a][j]), z3.Not(p[b][j])) for j in range(n - 1) for a in range(n) for b in range(a + 1, n)])
+threading.Timer(0.2, os.kill, (os.getpid(), signal.SIGINT)).start()
+try:
+    r = s.check()
+    print("answered", r)
+except KeyboardInterrupt:
+    print("interrupted")
+"""
+
+
+def test_ctrl_c_during_a_z3_check_reaches_python():
+    """The part of the test above that depends on timing, made certain: a SIGINT that arrives
+    while z3 checks must become a KeyboardInterrupt, not an "unknown" answer."""
+    import signal
+
+    r = subprocess.run([sys.executable, "-c", _INTERRUPTED_CHECK], capture_output=True, text=True, timeout=120,
+                       preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    assert r.stdout.strip() == "interrupted", (r.stdout, r.stderr[-500:])
 
 
 @pytest.mark.parametrize("value", ["0", "two", "-1"])

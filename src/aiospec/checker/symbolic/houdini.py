@@ -114,6 +114,16 @@ def houdini(s: z3.Solver, init: list[int], un, step: z3.BoolRef, cands: list[Can
     version = 0  # how many times the survivors changed
     settled: dict[tuple[int, int], int] = {}  # moves lo..hi: the version its last "unsat" was for
     said = time.perf_counter()
+
+    def tell(said: float, npass: int, done: int, n: int) -> float:
+        """Where the search is, every 5 s at most: the time it last said so."""
+        if not progress or time.perf_counter() - said <= 5:
+            return said
+        progress(f"Houdini pass {npass}, step {min(done + 1, len(questions.todo))}/{len(questions.todo)}: "
+                 f"{len(cands) - len(alive):,} of {len(cands):,} candidates dropped ({n:,} questions"
+                 + (f", {amp.dropped:,} by explicit steps" if amp is not None else "") + ")")
+        return time.perf_counter()
+
     changed = True
     try:
         while changed and alive:  # passes over the steps until one breaks nothing
@@ -129,15 +139,12 @@ def houdini(s: z3.Solver, init: list[int], un, step: z3.BoolRef, cands: list[Can
                     if not hit or settled.get((lo, hi)) == version:  # nothing changed since it said unsat
                         done += 1
                         continue
+                    said = tell(said, npass, done, n)  # before the check too: one question can take long
                     n += 1
                     ask.submit(qq, hit, alive | pinned, version, n)
                 if not ask.flying:
                     continue
-                if progress and time.perf_counter() - said > 5:
-                    said = time.perf_counter()
-                    progress(f"Houdini pass {npass}, step {min(done + 1, len(questions.todo))}/{len(questions.todo)}: "
-                             f"{len(cands) - len(alive):,} of {len(cands):,} candidates dropped ({n:,} questions"
-                             + (f", {amp.dropped:,} by explicit steps" if amp is not None else "") + ")")
+                said = tell(said, npass, done, n)
                 qq, hit, asked_at, r, m = ask.result()  # the next answer: a model of the main context if sat
                 lo, hi, _ = qq
                 if r == z3.unsat:
