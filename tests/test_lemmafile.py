@@ -13,6 +13,8 @@ from click.testing import CliRunner
 from aiospec.checker.mutants import MUTANTS, applied, model_for
 from aiospec.checker.symbolic import lemmafile
 from aiospec.checker.symbolic import prove as P
+from aiospec.checker.symbolic import strengthen
+from aiospec.checker.symbolic.formulas import BadFormulas, parse
 from aiospec.checker.symbolic.layout import Layout
 from aiospec.checker.symbolic.lemmas import mine, reachable_states, weakenings
 from aiospec.checker.symbolic.prove import TARGETS, prove
@@ -48,6 +50,76 @@ def test_a_proof_from_its_own_lemma_file_keeps_every_lemma_and_searches_nothing(
     parts = prove(Model(load("cancel-race")), only=only)
     assert sorted(parts.lemmas) == sorted(rep.lemmas)
     assert widths and max(widths) <= 8  # ...and none is asked about whole
+
+
+def test_a_proof_from_the_files_formulas_explores_nothing_and_keeps_every_lemma(certificate, monkeypatch):
+    """Each mined lemma's line carries its formula; read back, they are the very terms mined
+    (z3 shares equal terms), and a proof from them neither explores nor mines."""
+    rep, text = certificate
+    m = Model(load("cancel-race"))
+    lay = Layout(m)
+    by_name = dict(mine(m, lay, reachable_states(m), lay.frame("x")))
+    texts = lemmafile.formulas(text, "cancel-race")
+    mined = [x.removeprefix("lemma: ") for x in rep.lemmas if x.startswith("lemma: ")]
+    assert sorted(texts) == sorted(mined) and len(mined) > 1_000
+    assert all(f.eq(by_name[n]) for n, f in parse(m, texts))
+
+    def nothing(*_a, **_k):
+        raise AssertionError("a proof from the formulas explored or mined")
+    for name in ("reachable_states", "mine"):
+        monkeypatch.setattr(P, name, nothing)
+    monkeypatch.setattr(strengthen, "mine", nothing)
+    said: list[str] = []
+    again = prove(m, only=lemmafile.read(text, "cancel-race"), formulas=texts, progress=said.append)
+    assert again.dropped == [] and sorted(again.lemmas) == sorted(rep.lemmas)
+    assert again.mined_from == "the lemma file's formulas (no state explored)"
+    assert {r.prop: r.result for r in again.results} == {t: "proved" for t in TARGETS}
+    def lines(r):
+        return sorted(lemmafile.write(r, dropped=False).splitlines())
+    assert lines(again) == lines(rep)  # the same certificate, formulas and all
+
+
+def test_the_files_formulas_are_checked_not_trusted(certificate):
+    """A formula edited to say the opposite of its lemma is false initially: dropped, and the
+    file is stale.  A formula over a variable the scenario lacks makes the file's formulas
+    unusable: the lemmas are mined again by name, and the proof is the same."""
+    rep, text = certificate
+    m = Model(load("cancel-race"))
+    only = lemmafile.read(text, "cancel-race")
+    texts = lemmafile.formulas(text, "cancel-race")
+    victim = next(n for n in sorted(texts) if "->" in n)
+    fact = next(n for n in sorted(texts) if "->" not in n)  # one the encoder assumes: encoded again without it
+    for bad in (victim, fact):
+        flipped = prove(m, ("D9",), only=only, formulas={**texts, bad: f"(not {texts[bad]})"})
+        assert flipped.dropped == [f"lemma: {bad} (false initially)"]
+        assert flipped.mined_from == "the lemma file's formulas (no state explored)"
+        assert flipped.results[0].result == "proved"
+    said: list[str] = []
+    alien = prove(m, ("D9",), only=only, formulas={**texts, victim: "(= |no.such.var@x| #x0001)"},
+                  progress=said.append)
+    assert any("does not fit this scenario" in x and "mining the named lemmas again" in x for x in said), said
+    assert alien.dropped == [] and sorted(alien.lemmas) == sorted(rep.lemmas)
+    assert alien.mined_from.endswith("reachable states")
+
+
+@pytest.mark.parametrize("texts, message", [
+    ({"a": "(= |job[0].ALLOC@x| #x01)"}, "does not fit"),  # another width
+    ({"a": "(= |job[0].ALLOC@x| #x0001"}, "does not fit"),  # unbalanced
+    ({"a": "true) (assert false"}, "2 assertions"),
+    ({"a": "|job[0].ALLOC@x|"}, "does not fit"),  # not a formula
+])
+def test_formulas_that_do_not_fit_the_layout_are_refused(texts, message):
+    with pytest.raises(BadFormulas, match=message):
+        parse(Model(load("cancel-race")), texts)
+
+
+def test_a_file_without_formulas_still_reads(certificate):
+    """Files written before lines carried formulas: the same names, no formulas, mined again."""
+    rep, text = certificate
+    old = "".join(line.split("\t")[0] + "\n" for line in text.splitlines())
+    assert "\t" in text and "\t" not in old
+    assert lemmafile.read(old, "cancel-race") == lemmafile.read(text, "cancel-race")
+    assert lemmafile.formulas(old, "cancel-race") == {}
 
 
 def test_the_weakened_facts_a_file_names_are_proposed_again(certificate):
@@ -120,6 +192,7 @@ def test_prove_cli_round_trip(tmp_path, name):
     assert lemmafile.decode(raw).startswith("# aiospec prove lemmas, scenario: return-twice\n# inductive\n")
     r = CliRunner().invoke(main, ["prove", "return-twice", "--prop", "A1", "--from-lemmas", str(f)])
     assert r.exit_code == 0 and "still inductive" in r.output and "proved" in r.output, r.output
+    assert "mined from the lemma file's formulas (no state explored)" in " ".join(r.output.split())
     r = CliRunner().invoke(main, ["prove", "return-twice", "--from-lemmas", str(tmp_path / "missing.txt")])
     assert r.exit_code == 2 and "does not exist" in r.output
 

@@ -180,15 +180,18 @@ def prove(scenario: str, profile: str | None, prop_names: tuple[str, ...], mutan
         sys.exit(2)
     _props(prop_names)  # an unknown name is refused here, before any work
     targets = prop_names or TARGETS
-    only, source = None, ""
+    only, source, formulas = None, "", None
     if lemmas_in is not None:
         try:
-            only, source = lemmafile.read(lemmafile.decode(lemmas_in.read_bytes()), sc.name), str(lemmas_in)
+            text = lemmafile.decode(lemmas_in.read_bytes())
+            only, source = lemmafile.read(text, sc.name), str(lemmas_in)
+            formulas = lemmafile.formulas(text, sc.name)
         except lemmafile.BadLemmaFile as e:
             err.print(f"[red]error:[/] {escape(str(lemmas_in))}: {escape(str(e))}")
             sys.exit(2)
     elif not search and mutant is None and not repeat and (text := lemmafile.shipped(scenario)) is not None:
         only, source = lemmafile.read(text, sc.name), "the lemma file shipped with it"
+        formulas = lemmafile.formulas(text, sc.name)
     mu = MUTANTS.get(mutant) if mutant else None
     with applied(mu):
         model = model_for(sc, mu)
@@ -199,7 +202,7 @@ def prove(scenario: str, profile: str | None, prop_names: tuple[str, ...], mutan
             shipped = lemmas_in is None and only is not None
             rep = run_prove(model, targets, progress=say, states_limit=states_limit, k_max=k_max, only=only,
                             minimize=(lambda r: not stale(r)) if minimal and shipped else minimal,
-                            jobs=jobs)  # it explores the scenario itself
+                            jobs=jobs, formulas=formulas)  # it explores the scenario itself, unless formulas
             unproved = [r.prop for r in rep.results if r.result != "proved"]
             if shipped and stale(rep):
                 why = (f"{len(rep.dropped):,} of its lemmas are not inductive" if rep.dropped

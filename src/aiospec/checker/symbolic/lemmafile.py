@@ -3,9 +3,13 @@
 A proof's expensive part is Houdini's search for the inductive lemmas among tens of
 thousands of mined candidates (over an hour on ``default``).  Checking that a given set is
 inductive is one pass.  So ``prove --lemmas FILE`` writes what survived, and
-``prove --from-lemmas FILE`` starts from it: the named candidates are mined again and
-checked again, so a file from an older spec, a mutant or a hand edit can never make a
-proof wrong; it can only leave more unproved.
+``prove --from-lemmas FILE`` starts from it: the named candidates are checked again, so a
+file from an older spec, a mutant or a hand edit can never make a proof wrong; it can only
+leave more unproved.
+
+Each mined lemma's line also carries its formula, after a tab (SMT-LIB, ``formulas.py``):
+then a proof from the file need not explore and mine the scenario to rebuild them.  A file
+without formulas (written before they were) still reads; its lemmas are mined again by name.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ import gzip
 from importlib import resources
 
 from ...spec.scenario import builtin_names
+from .formulas import to_text
 from .prove import ProveReport
 
 HEADER = "# aiospec prove lemmas, scenario: "
@@ -28,8 +33,13 @@ class BadLemmaFile(ValueError):
 def write(rep: ProveReport, dropped: bool = True, minimal: bool = False) -> str:
     """The file's text; ``minimal``: only the lemmas the proof uses (``rep.needed``), when found."""
     names = rep.needed if minimal and rep.needed is not None else rep.lemmas
-    return (f"{HEADER}{rep.scenario}\n{INDUCTIVE}\n" + "".join(f"{x}\n" for x in dict.fromkeys(names))
+    return (f"{HEADER}{rep.scenario}\n{INDUCTIVE}\n" + "".join(f"{_line(rep, x)}\n" for x in dict.fromkeys(names))
             + (f"{DROPPED}\n" + "".join(f"{x}\n" for x in rep.dropped) if dropped else ""))
+
+
+def _line(rep: ProveReport, name: str) -> str:
+    f = rep.formulas.get(name.removeprefix("lemma: ")) if name.startswith("lemma: ") else None
+    return name if f is None else f"{name}\t{to_text(f)}"
 
 
 def decode(raw: bytes) -> str:
@@ -49,6 +59,16 @@ def encoded(text: str, name: str) -> str | bytes:
 
 def read(text: str, scenario: str) -> frozenset[str]:
     """The names of the inductive lemmas, as ``prove(only=...)`` takes them."""
+    return frozenset(_entries(text, scenario))
+
+
+def formulas(text: str, scenario: str) -> dict[str, str]:
+    """The formulas the file gives, by lemma name, as ``prove(formulas=...)`` takes them
+    (empty for a file written before lemma files carried them)."""
+    return {n: f for n, f in _entries(text, scenario).items() if f}
+
+
+def _entries(text: str, scenario: str) -> dict[str, str]:
     lines = text.splitlines()
     if lines and lines[0].startswith(HEADER):
         other = lines[0][len(HEADER):].strip()
@@ -57,15 +77,16 @@ def read(text: str, scenario: str) -> frozenset[str]:
         lines = lines[1:]
     if not lines or lines[0].strip() != INDUCTIVE:
         raise BadLemmaFile(f"not a lemma file of `aiospec prove --lemmas`: it must start with {INDUCTIVE!r}")
-    names = []
+    names: dict[str, str] = {}
     for line in lines[1:]:
         if line.strip() == DROPPED:
             break
-        if line.strip():
-            names.append(line.strip().removeprefix("lemma: "))
+        name, _, formula = line.partition("\t")
+        if name.strip():
+            names[name.strip().removeprefix("lemma: ")] = formula.strip()
     if not names:
         raise BadLemmaFile("the lemma file names no inductive lemma")
-    return frozenset(names)
+    return names
 
 
 def shipped(scenario: str) -> str | None:
@@ -105,10 +126,12 @@ def main(argv: list[str] | None = None) -> None:
         model = Model(load(name))
         say = (lambda m, n=name: print(f"{n}: {m}", flush=True))
         text = shipped(name) if args.from_shipped else None
-        rep = prove(model, progress=say, minimize=True, only=read(text, name) if text else None, jobs=jobs)
+        rep = prove(model, progress=say, minimize=True, only=read(text, name) if text else None,
+                    formulas=formulas(text, name) if text else None, jobs=jobs)
         print(f"{name}: {rep.needed_note}", flush=True)
-        if rep.needed is not None:  # checked again from scratch, as a later run will
-            again = prove(model, progress=say, only=frozenset(x.removeprefix("lemma: ") for x in rep.needed),
+        if rep.needed is not None:  # checked again from scratch, as a later run will: from the file's text
+            again_text = write(rep, dropped=False, minimal=True)
+            again = prove(model, progress=say, only=read(again_text, name), formulas=formulas(again_text, name),
                           jobs=jobs)
             verdicts = [(r.prop, r.result) for r in rep.results]
             if again.dropped or [(r.prop, r.result) for r in again.results] != verdicts:

@@ -15,7 +15,7 @@ the first case k-induction over the same survivors (``kinduct``) may still prove
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 import z3
@@ -26,6 +26,7 @@ from .bmc import NOT_BY_DEFAULT, TYPE, Unroller
 from .concrete import amplifier_for
 from .encode import SPEC_ERROR, Encoding, encode
 from .family import closure
+from .formulas import BadFormulas, parse
 from .houdini import MAX_MOVES, houdini
 from .kinduct import k_induction
 from .lemmas import TooMany, mine, reachable_states, show
@@ -59,6 +60,7 @@ class ProveReport:
     mined_from: str = ""  # "the N reachable states", or "a sample of N states"
     needed: list[str] | None = None  # with ``minimize``: the lemmas the proof uses (``minimize.py``)
     needed_note: str = ""  # how they were found, or why every lemma is kept
+    formulas: dict = field(default_factory=dict)  # each surviving mined lemma's formula (name without "lemma: ")
 
 
 def _good(enc: Encoding, name: str, xs) -> z3.BoolRef:
@@ -71,7 +73,8 @@ def prove(model: Model, targets: tuple[str, ...] = TARGETS, enc: Encoding | None
           reachable: set[int] | None = None, timeout_ms: int = 120_000, mined: bool = True,
           states_limit: int = 300_000, progress: Callable[[str], None] | None = None,
           k_max: int = 3, only: frozenset[str] | None = None,
-          minimize: bool | Callable[[ProveReport], bool] = False, jobs: int = 1) -> ProveReport:
+          minimize: bool | Callable[[ProveReport], bool] = False, jobs: int = 1,
+          formulas: Mapping[str, str] | None = None) -> ProveReport:
     """Prove ``targets`` on the scenario of ``model`` (see the module docstring).
 
     With ``enc`` given (or ``mined`` off) Houdini runs on that encoding.  Otherwise the
@@ -84,14 +87,20 @@ def prove(model: Model, targets: tuple[str, ...] = TARGETS, enc: Encoding | None
     file is a certificate, checked again here, so a stale one can only prove less.  ``minimize``:
     also find the lemmas the proof uses (``ProveReport.needed``), a smaller certificate; a
     predicate decides on the report first (the CLI skips a shipped file's proof it will redo).  ``jobs``:
-    Houdini's questions asked at once (threads, one z3 context each): the same lemmas, sooner."""
+    Houdini's questions asked at once (threads, one z3 context each): the same lemmas, sooner.
+    ``formulas``: the mined lemmas of ``only`` as SMT-LIB text (``lemmafile.formulas``); when they
+    give every one and parse, nothing is explored or mined (then no counterexample to induction
+    is said to be reachable or not)."""
     # the spec's invariants are Houdini candidates; a step, event or end property is encoded only
     # when it is a target (P-CANCEL alone was a third of the encoding of race-n with four requests)
     props = [p for p in PROPERTIES if p.kind != "reach"
              and (p.name in targets or (p.kind == "invariant" and p.name not in NOT_BY_DEFAULT))]
     states: list = []
     source = ""
-    if mined:
+    given = _given(model, only, formulas, progress) if mined and enc is None else None
+    if given is not None:
+        source = "the lemma file's formulas (no state explored)"
+    elif mined:
         try:
             states = reachable_states(model, states_limit)
             source = f"the {len(states):,} reachable states"
@@ -107,7 +116,8 @@ def prove(model: Model, targets: tuple[str, ...] = TARGETS, enc: Encoding | None
                 progress(f"more than {states_limit:,} states: lemmas mined from {source}")
     if enc is None and mined:
         try:
-            rep, enc, s, un, strengthening = _strengthened(model, props, states, timeout_ms, progress, only, jobs)
+            rep, enc, s, un, strengthening = _strengthened(model, props, states, timeout_ms, progress, only, jobs,
+                                                           given)
         except NotExact as e:
             rep = ProveReport(model.sc.name, mined_from=source)
             rep.results = [ProofResult(t, "induction (k=1)", "not proved", 0.0, str(e)) for t in targets]
@@ -124,6 +134,24 @@ def prove(model: Model, targets: tuple[str, ...] = TARGETS, enc: Encoding | None
     if minimize(rep) if callable(minimize) else minimize:
         _minimize(rep, enc, un, strengthening, targets, timeout_ms, progress)
     return rep
+
+
+def _given(model: Model, only: frozenset[str] | None, formulas: Mapping[str, str] | None,
+           progress) -> list | None:
+    """The mined lemmas of ``only`` from their formulas, or None when some lack one or they do
+    not parse (then they are mined again by name)."""
+    if only is None or not formulas:
+        return None
+    spec = {p.name for p in PROPERTIES} | {TYPE}
+    mined = [n for n in sorted(only) if n not in spec]
+    if any(n not in formulas for n in mined):
+        return None
+    try:
+        return parse(model, {n: formulas[n] for n in mined})
+    except BadFormulas as e:
+        if progress:
+            progress(f"{e}: mining the named lemmas again")
+        return None
 
 
 def _minimize(rep: ProveReport, enc: Encoding, un, survivors: list, targets: tuple[str, ...],
@@ -143,15 +171,17 @@ def _minimize(rep: ProveReport, enc: Encoding, un, survivors: list, targets: tup
 
 
 def _strengthened(model: Model, props: list, states: list, timeout_ms: int, progress,
-                  only: frozenset[str] | None = None, jobs: int = 1) -> tuple:
+                  only: frozenset[str] | None = None, jobs: int = 1, given: list | None = None) -> tuple:
     """The default route: an encoding assuming the reachable values, made exact by ``strengthen``."""
-    st = strengthen(model, props, states=states, timeout_ms=timeout_ms, progress=progress, only=only, jobs=jobs)
+    st = strengthen(model, props, states=states, timeout_ms=timeout_ms, progress=progress, only=only, jobs=jobs,
+                    given=given)
     enc = st.encoding
     mined_names = {t for t, _ in st.lemmas}
     rep = ProveReport(model.sc.name, encode_seconds=enc.seconds, candidates=st.candidates,
                       lemmas=[f"lemma: {t}" if t in mined_names else t for t in st.kept],
                       dropped=[x if x.split(" (")[0] in enc.invariants or x.startswith(TYPE) else f"lemma: {x}"
                                for x in st.dropped])
+    rep.formulas = dict(st.lemmas)  # the surviving mined lemmas
     return rep, enc, st.solver, st.unroller, st.survivors  # the survivors are also asserted on the solver
 
 
@@ -165,11 +195,10 @@ def _on_encoding(model: Model, enc: Encoding, states: list, timeout_ms: int,
     # candidates: (name, formula at frame 0, formula at frame 1)
     cands = [(c, _good(enc, c, x0), _good(enc, c, x1)) for c in [TYPE] + sorted(enc.invariants)
              if c == TYPE or only is None or c in only]
-    if states:
+    mined = [(t, f) for t, f in mine(model, enc.layout, states, enc.xs) if only is None or t in only] if states else []
+    if mined:
         at0, at1 = Renamer(list(zip(enc.xs, x0))), Renamer(list(zip(enc.xs, x1)))
-        cands += [(f"lemma: {t}", at0(f), at1(f))
-                  for t, f in mine(model, enc.layout, states, enc.xs)
-                  if only is None or t in only]  # mined once, renamed per frame
+        cands += [(f"lemma: {t}", at0(f), at1(f)) for t, f in mined]  # mined once, renamed per frame
     rep.candidates = len(cands)
     s = z3.SolverFor("QF_BV")
     s.set("timeout", timeout_ms)
@@ -177,6 +206,8 @@ def _on_encoding(model: Model, enc: Encoding, states: list, timeout_ms: int,
                        explicit=amplifier_for(model, enc.layout, x0),
                        max_moves=MAX_MOVES, jobs=jobs)
     rep.lemmas = [c[0] for c in cands]
+    kept = set(rep.lemmas)
+    rep.formulas = {t: f for t, f in mined if f"lemma: {t}" in kept}
     return rep, enc, s, un, [c[1] for c in cands]
 
 

@@ -102,7 +102,7 @@ def strengthen(model: Model, props: list[Property] | None = None, limit: int = 5
                seed: int = 0, max_rounds: int = 20, timeout_ms: int = 600_000,
                progress: Callable[[str], None] | None = None, states: list[State] | None = None,
                invariants: bool = True, only: frozenset[str] | None = None,
-               explicit: bool = True, jobs: int = 1) -> Strengthening:
+               explicit: bool = True, jobs: int = 1, given: list[tuple[str, z3.BoolRef]] | None = None) -> Strengthening:
     """An encoding of ``model`` that assumes only proved facts (see the module docstring).
 
     ``states``: mine from these instead of sampling (``prove`` passes the complete reachable
@@ -111,23 +111,22 @@ def strengthen(model: Model, props: list[Property] | None = None, limit: int = 5
     candidates to start from, by name (a lemma file an earlier run wrote): Houdini then has
     little or nothing to drop, and what survives is checked as always.  ``explicit``: Houdini
     also steps each counterexample's pre-state explicitly (``concrete.Amplifier``), which
-    drops the same candidates in fewer questions.  ``jobs``: Houdini's questions asked at once."""
+    drops the same candidates in fewer questions.  ``jobs``: Houdini's questions asked at once.
+    ``given``: the mined candidates themselves, over ``Layout(model).frame("x")`` (a lemma file's
+    formulas), instead of mining ``states``; a broken fact is then not proposed again in weaker
+    forms (that needs states), so a stale file can only prove less."""
     t0 = time.perf_counter()
     say = progress or (lambda _m: None)
-    states = states if states is not None else sample_states(model, limit, walks, seed)
     lay = Layout(model)
     xs = lay.frame("x")
-    vals = lay.values_of(states)  # read once for both below, then let go (300,000 states: hundreds of MB)
-    mined = mine(model, lay, vals, xs)
-    spec_alive: set[str] | None = None
-    if only is not None:  # and the weakened facts it names (proposed when their fact broke)
-        broke = [(t, f) for t, f in mined if "->" not in t and t not in only]
-        mined = [(t, f) for t, f in mined if t in only]
-        named = {t for t, _ in mined}  # a weakening may read as a mined implication: one candidate, not two
-        mined += [c for c in weakenings(model, lay, vals, xs, broke) if c[0] in only and c[0] not in named]
-        spec_alive = set(only)
-    del vals
-    say(f"{len(states):,} states, {len(mined):,} candidate lemmas")
+    spec_alive: set[str] | None = set(only) if only is not None else None
+    if given is not None:
+        states, mined = [], list(given)
+    else:
+        states = states if states is not None else sample_states(model, limit, walks, seed)
+        mined = _mined(model, lay, xs, states, only)
+    say(f"{len(states):,} states, {len(mined):,} candidate lemmas" if given is None
+        else f"{len(mined):,} candidate lemmas read with their formulas")
     alive = {t for t, _ in mined}
     assumed = [t for t, _ in mined if "->" not in t]
     dropped: list[str] = []
@@ -175,7 +174,7 @@ def strengthen(model: Model, props: list[Property] | None = None, limit: int = 5
         spec_alive = names - alive - {TYPE}
         assumed = [t for t in assumed if t in alive]
         weak = {x.removesuffix(" (false initially)") for x in broke} - {TYPE} - weakened
-        if weak:  # propose the broken facts again under each control atom (``lemmas.weakenings``)
+        if weak and states:  # propose the broken facts again under each control atom (``lemmas.weakenings``)
             weakened |= weak
             more = [c for c in weakenings(model, lay, states, xs, [(t, f) for t, f in mined if t in weak])
                     if c[0] not in before]
@@ -188,6 +187,20 @@ def strengthen(model: Model, props: list[Property] | None = None, limit: int = 5
                                  solver=s, unroller=un,
                                  survivors=[c[1] for c in kept])
     raise NotExact(f"no exact encoding after {max_rounds} rounds")
+
+
+def _mined(model: Model, lay: Layout, xs: list, states: list[State],
+           only: frozenset[str] | None) -> list[tuple[str, z3.BoolRef]]:
+    """The candidates mined from ``states``; with ``only``, those it names, and the weakened facts
+    it names (proposed when their fact broke)."""
+    vals = lay.values_of(states)  # read once for both below, then let go (300,000 states: hundreds of MB)
+    mined = mine(model, lay, vals, xs)
+    if only is None:
+        return mined
+    broke = [(t, f) for t, f in mined if "->" not in t and t not in only]
+    mined = [(t, f) for t, f in mined if t in only]
+    named = {t for t, _ in mined}  # a weakening may read as a mined implication: one candidate, not two
+    return mined + [c for c in weakenings(model, lay, vals, xs, broke) if c[0] in only and c[0] not in named]
 
 
 def bmc_exact(model: Model, depth: int, props: list[Property], limit: int = 50_000, walks: int = 2_000,
