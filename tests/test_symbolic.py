@@ -918,6 +918,40 @@ def test_bmc_stops_at_a_depth_the_solver_cannot_decide(cancel_race):
     assert not r.complete and not r.violations
 
 
+def test_bmc_stops_when_the_check_of_its_assumed_facts_is_undecided(cancel_race, monkeypatch):
+    """The check that no assumed fact breaks comes first at each depth; an "unknown" there is
+    no verdict either, even when the property checks after it would be decided.  The solver's
+    first answer (that check's, at depth 0) is withheld; every later one is z3's own."""
+    from aiospec.checker.symbolic import bmc as bmc_mod
+    from aiospec.checker.symbolic.lemmas import value_facts
+
+    m = cancel_race[0]
+    lay = Layout(m)
+    enc = encode(m, facts=value_facts(m, lay, reachable_states(m), lay.frame("x")))
+    assert enc.facts
+    real = z3.SolverFor
+
+    class FirstUnknown:
+        def __init__(self, s: z3.Solver) -> None:
+            self.s, self.calls = s, 0
+
+        def check(self, *a):
+            self.calls += 1
+            return z3.unknown if self.calls == 1 else self.s.check(*a)
+
+        def reason_unknown(self) -> str:
+            return "withheld" if self.calls == 1 else self.s.reason_unknown()
+
+        def __getattr__(self, name: str):
+            return getattr(self.s, name)
+
+    monkeypatch.setattr(bmc_mod.z3, "SolverFor", lambda logic: FirstUnknown(real(logic)))
+    r = bmc(m, 3, enc=enc)
+    assert r.undecided == (0, "withheld") and not r.complete and not r.violations
+    monkeypatch.undo()
+    assert bmc(m, 3, enc=enc).undecided is None  # the solver's own answers decide every depth
+
+
 def test_bmc_cli_gives_no_verdict_past_an_undecided_depth(monkeypatch):
     """With a per-check time limit the CLI reports how far it got, and exits 3 when nothing was found."""
     from aiospec.checker.symbolic import strengthen
