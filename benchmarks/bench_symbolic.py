@@ -6,6 +6,8 @@
     python benchmarks/bench_symbolic.py --prove-only --shipped --scenarios lio-wait lio-signal default
     python benchmarks/bench_symbolic.py --prove-only --minimal --scenarios cancel-race lio-wait
     python benchmarks/bench_symbolic.py --prove-only --scenarios docs/examples/race-n.toml --repeat T=3
+    python benchmarks/bench_symbolic.py --prove-only --scenarios docs/examples/race-n.toml --repeat T=4 \
+        --from-lemmas docs/examples/race-n.T4.lemmas.gz
     python benchmarks/bench_symbolic.py --scenarios default --compare-por --depth 13
 
 For each scenario: symbolic paths and guarded updates of the encoding and the time to build
@@ -36,6 +38,12 @@ from aiospec.spec.properties import PROPERTIES  # noqa: E402
 from aiospec.spec.scenario import ScenarioError, load  # noqa: E402
 
 
+def _lemma_text(path: str, scenario: str) -> str:
+    text = lemmafile.decode(open(path, "rb").read())
+    lemmafile.read(text, scenario)  # refused here when it is not a lemma file for this scenario
+    return text
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--scenarios", nargs="+", default=["cancel-race", "return-twice", "double-cancel", "suspend-early"])
@@ -47,6 +55,9 @@ def main() -> None:
     ap.add_argument("--shipped", action="store_true",
                     help="with --prove-only: start from the lemma file shipped with the scenario (as `aiospec prove` "
                          "does), and print the time of that check")
+    ap.add_argument("--from-lemmas", metavar="FILE", default=None,
+                    help="with --prove-only and one scenario: start from this lemma file (as `aiospec prove "
+                         "--from-lemmas`), and print the time of that check")
     ap.add_argument("--minimal", action="store_true",
                     help="with --prove-only: also find the lemmas each proof uses (as `aiospec prove --minimal`)")
     ap.add_argument("--jobs", type=int, default=None,
@@ -67,6 +78,8 @@ def main() -> None:
         repeat = {k: int(v) for k, _, v in (r.partition("=") for r in args.repeat)} or None
     except ValueError:
         ap.error(f"--repeat takes THREAD=N, got {' '.join(args.repeat)}")
+    if args.from_lemmas and (not args.prove_only or len(args.scenarios) != 1 or args.shipped):
+        ap.error("--from-lemmas goes with --prove-only and one scenario, without --shipped")
     props = [p for p in PROPERTIES if p.name not in NOT_BY_DEFAULT and p.kind != "reach"]
     for name in args.scenarios:
         try:
@@ -78,11 +91,16 @@ def main() -> None:
             if args.shipped and text is None:
                 print(f"\n== {m.sc.name}: no lemma file ships with it")
                 continue
-            only = lemmafile.read(text, name) if text else None
+            try:
+                text = _lemma_text(args.from_lemmas, m.sc.name) if args.from_lemmas else text
+            except (OSError, lemmafile.BadLemmaFile) as e:
+                ap.error(f"{args.from_lemmas}: {e}")
+            only = lemmafile.read(text, m.sc.name) if text else None
+            formulas = lemmafile.formulas(text, m.sc.name) if text else None
             t1 = time.perf_counter()
             rep = prove(m, progress=lambda msg: print(f"  [{time.perf_counter() - t1:6.1f}s] {msg}", flush=True),
-                        only=only, minimize=args.minimal, jobs=args.jobs)
-            print(f"\n== {m.sc.name}: prove{' from the shipped lemma file' if only else ''}: {len(rep.lemmas):,} inductive "
+                        only=only, formulas=formulas, minimize=args.minimal, jobs=args.jobs)
+            print(f"\n== {m.sc.name}: prove{' from a lemma file' if only else ''}: {len(rep.lemmas):,} inductive "
                   f"lemmas of {rep.candidates:,} candidates, {time.perf_counter() - t1:.1f} s in all")
             if rep.needed_note:
                 print(f"   {rep.needed_note}")
