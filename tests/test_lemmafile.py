@@ -20,6 +20,7 @@ from aiospec.checker.symbolic.lemmas import mine, reachable_states, weakenings
 from aiospec.checker.symbolic.prove import TARGETS, prove
 from aiospec.cli import main
 from aiospec.spec.model import Model
+from aiospec.spec.properties import PROPERTIES
 from aiospec.spec.scenario import load
 
 
@@ -100,6 +101,26 @@ def test_the_files_formulas_are_checked_not_trusted(certificate):
     assert any("does not fit this scenario" in x and "mining the named lemmas again" in x for x in said), said
     assert alien.dropped == [] and sorted(alien.lemmas) == sorted(rep.lemmas)
     assert alien.mined_from.endswith("reachable states")
+
+
+def test_the_maintainers_tool_ships_the_lemmas_a_proof_uses_with_their_formulas(tmp_path, capsys):
+    """``python -m aiospec.checker.symbolic.lemmafile NAME`` (how the shipped files are made):
+    the file holds only the lemmas the proof uses, each mined one with its formula, and a
+    proof from it, reading the formulas, proves every target."""
+    lemmafile.main(["return-twice", "--out", str(tmp_path)])
+    said = capsys.readouterr().out
+    assert "return-twice: the proof uses" in said and "lemmas shipped" in said, said
+    text = lemmafile.decode((tmp_path / "return-twice.lemmas.gz").read_bytes())
+    names, texts = lemmafile.read(text, "return-twice"), lemmafile.formulas(text, "return-twice")
+    assert "# dropped" not in text and "TYPE-OK" in names
+    assert set(texts) == {n for n in names if n not in {p.name for p in PROPERTIES} | {"TYPE-OK"}}
+    rep = prove(Model(load("return-twice")), only=names, formulas=texts)
+    assert rep.mined_from == "the lemma file's formulas (no state explored)"
+    assert rep.dropped == [] and 100 < len(rep.lemmas) == len(names) < 4_000  # of the search's 4,210
+    assert {r.prop: r.result for r in rep.results} == {t: "proved" for t in TARGETS}
+    with pytest.raises(SystemExit) as e:
+        lemmafile.main(["no-such-scenario", "--out", str(tmp_path)])
+    assert e.value.code == 2 and "no-such-scenario" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("texts, message", [

@@ -109,21 +109,25 @@ def main(argv: list[str] | None = None) -> None:
     from pathlib import Path
 
     from ...spec.model import Model
-    from ...spec.scenario import load
+    from ...spec.scenario import ScenarioError, load
     from .houdini import default_jobs
     from .prove import prove
 
     ap = argparse.ArgumentParser(prog="python -m aiospec.checker.symbolic.lemmafile")
     ap.add_argument("names", nargs="+", metavar="SCENARIO")
     ap.add_argument("--from-shipped", action="store_true")
+    ap.add_argument("--out", type=Path, default=Path(__file__).resolve().parents[2] / "scenarios" / "lemmas",
+                    help="the folder to write NAME.lemmas.gz to (default: the package's, where they ship)")
     args = ap.parse_args(argv)
     try:
         jobs = default_jobs()
     except ValueError as e:
         ap.error(str(e))
-    folder = Path(__file__).resolve().parents[2] / "scenarios" / "lemmas"
     for name in args.names:
-        model = Model(load(name))
+        try:
+            model = Model(load(name))
+        except ScenarioError as e:
+            ap.error(str(e))
         say = (lambda m, n=name: print(f"{n}: {m}", flush=True))
         text = shipped(name) if args.from_shipped else None
         rep = prove(model, progress=say, minimize=True, only=read(text, name) if text else None,
@@ -136,7 +140,7 @@ def main(argv: list[str] | None = None) -> None:
             verdicts = [(r.prop, r.result) for r in rep.results]
             if again.dropped or [(r.prop, r.result) for r in again.results] != verdicts:
                 raise SystemExit(f"{name}: the smaller set does not prove what the whole did; nothing written")
-        (folder / f"{name}.lemmas.gz").write_bytes(gzip.compress(write(rep, dropped=False, minimal=True).encode(),
+        (args.out / f"{name}.lemmas.gz").write_bytes(gzip.compress(write(rep, dropped=False, minimal=True).encode(),
                                                                  mtime=0))
         print(f"{name}: {len(rep.needed or rep.lemmas):,} lemmas shipped; "
               + ", ".join(f"{r.prop} {r.result}" for r in rep.results), flush=True)
