@@ -171,12 +171,18 @@ def test_a_stale_file_cannot_prove_what_fails(certificate):
     state as without the file."""
     _, text = certificate
     mu = MUTANTS["daemon-completes-twice"]
-    with applied(mu):
-        m = model_for(load("cancel-race"), mu)
-        rep = prove(m, ("A1",), only=lemmafile.read(text, "cancel-race"))
-    a1 = rep.results[0]
-    assert a1.result == "not inductive" and "IS reachable" in a1.detail
-    assert rep.dropped  # lemmas of the faithful spec that the mutant breaks
+    for formulas in (None, lemmafile.formulas(text, "cancel-race")):  # with them, states are explored only now
+        with applied(mu):
+            m = model_for(load("cancel-race"), mu)
+            rep = prove(m, ("A1", "D9"), only=lemmafile.read(text, "cancel-race"), formulas=formulas)
+        a1 = rep.results[0]
+        assert [r.prop for r in rep.results] == ["A1", "D9"]
+        assert a1.result == "not inductive" and "IS reachable" in a1.detail, formulas is None
+        # by name, mined from the mutant's states, some lemmas read otherwise there and break;
+        # as formulas, the faithful spec's lemmas all still hold, and still do not give A1
+        assert bool(rep.dropped) == (formulas is None)
+    assert rep.mined_from.startswith("the lemma file's formulas (no state explored); ")
+    assert rep.mined_from.endswith(" states explored to judge what it leaves open")
 
 
 def test_names_the_file_has_and_the_scenario_lacks_are_ignored(certificate):

@@ -89,8 +89,8 @@ def prove(model: Model, targets: tuple[str, ...] = TARGETS, enc: Encoding | None
     predicate decides on the report first (the CLI skips a shipped file's proof it will redo).  ``jobs``:
     Houdini's questions asked at once (threads, one z3 context each): the same lemmas, sooner.
     ``formulas``: the mined lemmas of ``only`` as SMT-LIB text (``lemmafile.formulas``); when they
-    give every one and parse, nothing is explored or mined (then no counterexample to induction
-    is said to be reachable or not)."""
+    give every one and parse, nothing is explored or mined, unless a target is left open: then
+    the states are explored to say whether its counterexample to induction is reachable."""
     # the spec's invariants are Houdini candidates; a step, event or end property is encoded only
     # when it is a target (P-CANCEL alone was a third of the encoding of race-n with four requests)
     props = [p for p in PROPERTIES if p.kind != "reach"
@@ -130,10 +130,29 @@ def prove(model: Model, targets: tuple[str, ...] = TARGETS, enc: Encoding | None
                                    "TYPE-OK is not inductive with these lemmas, so the encoding is not trusted")
                        for t in targets]
         return rep
-    _check_targets(rep, enc, s, un, strengthening, targets, reachable, k_max, timeout_ms)
+    if given is not None and reachable is None:  # nothing explored: plain induction first, and
+        _check_targets(rep, enc, s, un, strengthening, targets, None, 1, timeout_ms)
+        left = tuple(r.prop for r in rep.results if r.result != "proved")
+        if left:  # states only to judge what it leaves open, as without the formulas
+            reachable = _reachable(model, states_limit)
+            rep.results = [r for r in rep.results if r.result == "proved"]
+            _check_targets(rep, enc, s, un, strengthening, left, reachable, k_max, timeout_ms)
+            rep.results.sort(key=lambda r: targets.index(r.prop))
+            rep.mined_from += f"; {len(reachable):,} states explored to judge what it leaves open" \
+                if reachable is not None else "; too many states to judge what it leaves open"
+    else:
+        _check_targets(rep, enc, s, un, strengthening, targets, reachable, k_max, timeout_ms)
     if minimize(rep) if callable(minimize) else minimize:
         _minimize(rep, enc, un, strengthening, targets, timeout_ms, progress)
     return rep
+
+
+def _reachable(model: Model, limit: int) -> set[int] | None:
+    """The hashes of the reachable states, or None past ``limit``."""
+    try:
+        return {hash(st) for st in reachable_states(model, limit)}
+    except TooMany:
+        return None
 
 
 def _given(model: Model, only: frozenset[str] | None, formulas: Mapping[str, str] | None,
