@@ -100,7 +100,8 @@ def test_the_files_formulas_are_checked_not_trusted(certificate):
                   progress=said.append)
     assert any("does not fit this scenario" in x and "mining the named lemmas again" in x for x in said), said
     assert alien.dropped == [] and sorted(alien.lemmas) == sorted(rep.lemmas)
-    assert alien.mined_from.endswith("reachable states")
+    assert alien.mined_from.startswith("the ") and "reachable states (the file's formulas were not used: " \
+        "a lemma's formula does not fit this scenario" in alien.mined_from
 
 
 def test_the_maintainers_tool_ships_the_lemmas_a_proof_uses_with_their_formulas(tmp_path, capsys):

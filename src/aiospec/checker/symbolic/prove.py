@@ -97,7 +97,7 @@ def prove(model: Model, targets: tuple[str, ...] = TARGETS, enc: Encoding | None
              and (p.name in targets or (p.kind == "invariant" and p.name not in NOT_BY_DEFAULT))]
     states: list = []
     source = ""
-    given = _given(model, only, formulas, progress) if mined and enc is None else None
+    given, unfit = _given(model, only, formulas, progress) if mined and enc is None else (None, "")
     if given is not None:
         source = "the lemma file's formulas (no state explored)"
     elif mined:
@@ -124,7 +124,7 @@ def prove(model: Model, targets: tuple[str, ...] = TARGETS, enc: Encoding | None
             return rep
     else:
         rep, enc, s, un, strengthening = _on_encoding(model, enc or encode(model, props), states, timeout_ms, only, jobs)
-    rep.mined_from = source
+    rep.mined_from = source + (f" (the file's formulas were not used: {unfit})" if unfit else "")
     if TYPE not in rep.lemmas:  # the encoder pruned forks under TYPE-OK: without it nothing below is sound
         rep.results = [ProofResult(t, "induction (k=1)", "not proved", 0.0,
                                    "TYPE-OK is not inductive with these lemmas, so the encoding is not trusted")
@@ -156,21 +156,21 @@ def _reachable(model: Model, limit: int) -> set[int] | None:
 
 
 def _given(model: Model, only: frozenset[str] | None, formulas: Mapping[str, str] | None,
-           progress) -> list | None:
+           progress) -> tuple[list | None, str]:
     """The mined lemmas of ``only`` from their formulas, or None when some lack one or they do
-    not parse (then they are mined again by name)."""
+    not parse (then they are mined again by name), with why they do not parse."""
     if only is None or not formulas:
-        return None
+        return None, ""
     spec = {p.name for p in PROPERTIES} | {TYPE}
     mined = [n for n in sorted(only) if n not in spec]
     if any(n not in formulas for n in mined):
-        return None
+        return None, ""
     try:
-        return parse(model, {n: formulas[n] for n in mined})
+        return parse(model, {n: formulas[n] for n in mined}), ""
     except BadFormulas as e:
         if progress:
             progress(f"{e}: mining the named lemmas again")
-        return None
+        return None, str(e)
 
 
 def _minimize(rep: ProveReport, enc: Encoding, un, survivors: list, targets: tuple[str, ...],
