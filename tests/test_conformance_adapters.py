@@ -118,3 +118,63 @@ def test_a_process_that_never_exits_is_killed_and_is_a_timeout_verdict():
 def test_a_crashing_child_is_a_crash_verdict():
     out = run_isolated(os.abort, (), 10.0)
     assert out.status == "crash" and "SIGABRT" in out.detail
+
+
+@pytest.mark.parametrize("probe, why", [
+    ("import os, signal\nos.kill(os.getpid(), signal.SIGILL)\n", "crashed with SIGILL"),
+    ("raise SystemExit('io_uring_queue_init failed: [Errno 1] nope (io_uring disabled or forbidden here)')\n",
+     "io_uring_queue_init failed: [Errno 1] nope"),
+    ("raise SystemExit(3)\n", "the io_uring probe exited 3"),
+    ("pass\n", None),
+])
+def test_the_io_uring_probe_survives_a_binding_that_kills_its_process(monkeypatch, probe, why):
+    """The liburing wheel dies of SIGILL in ``Ring()`` on a CPU it was not built for (it took
+    every pytest worker down at collection once); the probe runs in a child, so the caller
+    gets a reason and the adapter is skipped."""
+    import importlib.util
+
+    from aiospec.conformance.adapters import io_uring
+
+    if importlib.util.find_spec("liburing") is None:
+        pytest.skip("liburing is not installed")
+    monkeypatch.setattr(io_uring, "_PROBE", probe)
+    io_uring.available.cache_clear()
+    try:
+        got = io_uring.available()
+        assert got == why if why is None else why in got, got
+        if why is not None:
+            with pytest.raises(ImportError, match=why.split(":")[0]):
+                io_uring.IoUringAdapter()
+    finally:
+        io_uring.available.cache_clear()
+
+
+def test_the_io_uring_probe_says_when_the_module_is_missing(monkeypatch):
+    import importlib.util
+
+    from aiospec.conformance.adapters import io_uring
+
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None)
+    io_uring.available.cache_clear()
+    try:
+        assert "the liburing module is not installed" in io_uring.available()
+    finally:
+        io_uring.available.cache_clear()
+
+
+@pytest.mark.parametrize("why, hints", [
+    ("the liburing binding crashed with SIGILL when it made a ring (built for another CPU?)", 0),
+    ("the liburing module is not installed (pip install 'aiospec[conform]')", 1),
+])
+def test_conform_says_why_io_uring_cannot_run_and_hints_an_install_only_when_a_module_is_missing(monkeypatch, why,
+                                                                                                   hints):
+    from click.testing import CliRunner
+
+    from aiospec.cli import main
+    from aiospec.conformance.adapters import io_uring
+
+    monkeypatch.setattr(io_uring, "available", lambda: why)
+    r = CliRunner().invoke(main, ["conform", "--impl", "io_uring"])
+    said = " ".join(r.output.split())
+    assert r.exit_code == 2 and f"cannot run here: {why}" in said and "Traceback" not in said, r.output
+    assert said.count("pip install") == hints

@@ -88,7 +88,8 @@ def conform(impl: str, profile: str, scenario_opts: tuple[str, ...], scenario_ar
     except (OSError, AssertionError, ImportError, ValueError) as e:
         # no libc.so.6 or not x86_64 (glibc), aiofiles / anyio / liburing not installed or io_uring
         # forbidden here, exec: without a command
-        hint = " (pip install 'aiospec[conform]')" if isinstance(e, ImportError) else ""
+        hint = " (pip install 'aiospec[conform]')" if isinstance(e, ModuleNotFoundError) and "pip install" not in str(e) \
+            else ""  # a module is missing (io_uring's reason says so itself); not when it is there and unusable
         raise _BadInput(f"implementation {impl!r} cannot run here: {e}{hint}") from None
 
     def tick(i: int, n: int, sc, v) -> None:

@@ -32,8 +32,13 @@ Needs the ``liburing`` module and a kernel that lets this process create a ring 
 from __future__ import annotations
 
 import errno as _errno
+import functools
+import importlib.util
 import itertools
 import os
+import signal
+import subprocess
+import sys
 import threading
 from collections import deque
 from dataclasses import dataclass, field
@@ -49,18 +54,38 @@ _STOP = (1 << 63) + 1  # user_data of the NOP that stops the completion thread
 _CANCEL_BIT = 1 << 62  # user_data of a cancel SQE: the bit plus a sequence number
 
 
+_PROBE = """
+import liburing as L
+ring = L.Ring()
+try:
+    L.io_uring_queue_init(4, ring, 0)
+except OSError as e:
+    raise SystemExit(f"io_uring_queue_init failed: {e} (io_uring disabled or forbidden here)")
+L.io_uring_queue_exit(ring)
+"""
+
+
+_MISSING = "the liburing module is not installed"
+
+
+@functools.cache
 def available() -> str | None:
-    """None when io_uring works here, else why not (the module or the ring)."""
+    """None when io_uring works here, else why not (the module, the binding or the ring).
+
+    The ring is made in a child process: a binding built for another CPU dies of SIGILL in
+    ``Ring()`` (seen on a virtual machine whose CPU lacks what the wheel was compiled for), and
+    that must cost a skipped adapter, not the process that asked."""
+    if importlib.util.find_spec("liburing") is None:
+        return f"{_MISSING} (pip install 'aiospec[conform]')"
     try:
-        import liburing as L  # noqa: N812
-    except ImportError as e:
-        return f"the liburing module is not installed ({e}; pip install 'aiospec[conform]')"
-    ring = L.Ring()
-    try:
-        L.io_uring_queue_init(4, ring, 0)
-    except OSError as e:
-        return f"io_uring_queue_init failed: {e} (io_uring disabled or forbidden here)"
-    L.io_uring_queue_exit(ring)
+        p = subprocess.run([sys.executable, "-c", _PROBE], capture_output=True, text=True, timeout=60)
+    except (OSError, subprocess.TimeoutExpired) as e:
+        return f"the io_uring probe did not finish: {e}"
+    if p.returncode < 0:
+        sig = signal.Signals(-p.returncode).name if -p.returncode in signal.valid_signals() else -p.returncode
+        return f"the liburing binding crashed with {sig} when it made a ring (built for another CPU?)"
+    if p.returncode:
+        return (p.stderr.strip().splitlines() or [f"the io_uring probe exited {p.returncode}"])[-1]
     return None
 
 
@@ -306,4 +331,4 @@ class IoUringAdapter(DriverAdapter):
     def __init__(self) -> None:
         why = available()
         if why:
-            raise ImportError(why)
+            raise (ModuleNotFoundError if why.startswith(_MISSING) else ImportError)(why)
