@@ -289,17 +289,23 @@ def test_every_shipped_lemma_file_reads_for_its_scenario():
 
 
 @pytest.mark.parametrize("name", [pytest.param("default", marks=pytest.mark.slow),
-                                  pytest.param("lio-signal", marks=pytest.mark.heavy)])
+                                  pytest.param("lio-signal", marks=pytest.mark.heavy),
+                                  pytest.param("lio-wait", marks=pytest.mark.heavy)])
 def test_the_lemma_file_shipped_is_still_inductive_and_proves_every_target(name):
     """Every lemma of the shipped file is still inductive, and they prove every target.  The
     searches behind the files are too long for CI (`default` over an hour; lio-signal about
-    3 min, `slow` in test_symbolic), so CI checks lio-signal's file (about 30 s) instead."""
-    rep = prove(Model(load(name)), only=lemmafile.read(lemmafile.shipped(name), name))
+    3 min and lio-wait about 2, `slow` in test_symbolic), so CI checks the files of lio-signal
+    and lio-wait (under 20 s each, from their formulas) instead."""
+    text = lemmafile.shipped(name)
+    rep = prove(Model(load(name)), only=lemmafile.read(text, name), formulas=lemmafile.formulas(text, name))
     assert rep.dropped == [] and len(rep.lemmas) == rep.candidates > 1_000
     results = {r.prop: (r.result, r.method.split(",")[0]) for r in rep.results}
     assert all(r == "proved" for r, _ in results.values())  # docs/proofs.md: every target
+    assert rep.mined_from == "the lemma file's formulas (no state explored)"
     if name == "default":
         assert results["A1"][1] == "induction (k=1)" and results["SPEC-ERROR"][1] == "induction (k=2)"
+    elif name == "lio-wait":  # D13/D14 on a real lio, with the lio's count of its jobs
+        assert any("lio[0].COUNT - #{j : " in x for x in rep.lemmas)
     else:  # "job 1's result was never handed out" is not inductive, its forms under control atoms are
         assert "job[1].G_RETURNED == 0" not in rep.lemmas
         assert any(x.startswith("lemma: ") and x.endswith("-> job[1].G_RETURNED == 0") for x in rep.lemmas)
@@ -315,7 +321,9 @@ def test_the_race_n_certificates_prove_every_target(n):
     reader checks the four-request proof from its file instead of searching (docs/proofs.md)."""
     f = EXAMPLES / f"race-n.T{n}.lemmas.gz"
     sc = load(str(EXAMPLES / "race-n.toml"), {"T": n})
-    only = lemmafile.read(lemmafile.decode(f.read_bytes()), sc.name)
-    rep = prove(Model(sc), only=only)
+    text = lemmafile.decode(f.read_bytes())
+    only = lemmafile.read(text, sc.name)
+    rep = prove(Model(sc), only=only, formulas=lemmafile.formulas(text, sc.name))  # as --from-lemmas reads it
     assert rep.dropped == [] and len(rep.lemmas) == len(only)
+    assert rep.mined_from == "the lemma file's formulas (no state explored)"
     assert {r.prop: r.result for r in rep.results} == {t: "proved" for t in TARGETS}

@@ -133,15 +133,13 @@ def main(argv: list[str] | None = None) -> None:
         rep = prove(model, progress=say, minimize=True, only=read(text, name) if text else None,
                     formulas=formulas(text, name) if text else None, jobs=jobs)
         print(f"{name}: {rep.needed_note}", flush=True)
+        out = write(rep, dropped=False, minimal=True)
         if rep.needed is not None:  # checked again from scratch, as a later run will: from the file's text
-            again_text = write(rep, dropped=False, minimal=True)
-            again = prove(model, progress=say, only=read(again_text, name), formulas=formulas(again_text, name),
-                          jobs=jobs)
+            again = prove(model, progress=say, only=read(out, name), formulas=formulas(out, name), jobs=jobs)
             verdicts = [(r.prop, r.result) for r in rep.results]
             if again.dropped or [(r.prop, r.result) for r in again.results] != verdicts:
                 raise SystemExit(f"{name}: the smaller set does not prove what the whole did; nothing written")
-        (args.out / f"{name}.lemmas.gz").write_bytes(gzip.compress(write(rep, dropped=False, minimal=True).encode(),
-                                                                 mtime=0))
+        (args.out / f"{name}.lemmas.gz").write_bytes(gzip.compress(out.encode(), mtime=0))
         print(f"{name}: {len(rep.needed or rep.lemmas):,} lemmas shipped; "
               + ", ".join(f"{r.prop} {r.result}" for r in rep.results), flush=True)
 
