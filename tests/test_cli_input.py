@@ -492,6 +492,29 @@ def test_ctrl_c_stops_prove_while_z3_works(jobs):
     assert "A1" not in out
 
 
+@pytest.mark.parametrize("raised, aborted", [
+    ("argument 2: KeyboardInterrupt: ", True),  # what ctypes made of a Ctrl-C in CI once
+    ("argument 1: TypeError: wrong type", False),
+])
+def test_ctrl_c_inside_a_ctypes_argument_is_an_abort_not_a_traceback(monkeypatch, raised, aborted):
+    """A SIGINT that lands while ctypes converts a z3 call's argument reaches Python as
+    ``ctypes.ArgumentError``, not KeyboardInterrupt; the CLI must still say "Aborted!" (exit
+    1).  Any other ArgumentError is a real error and is not swallowed."""
+    import ctypes
+
+    from aiospec.checker.symbolic import prove as prove_mod
+
+    def interrupted(*a, **k):
+        raise ctypes.ArgumentError(raised)
+    monkeypatch.setattr(prove_mod, "prove", interrupted)
+    r = CliRunner().invoke(main, ["prove", "return-twice", "--prop", "A1"])
+    assert r.exit_code == 1
+    if aborted:
+        assert "Aborted!" in r.output and not isinstance(r.exception, ctypes.ArgumentError), r.output
+    else:
+        assert isinstance(r.exception, ctypes.ArgumentError) and "Aborted!" not in r.output
+
+
 _INTERRUPTED_CHECK = """
 import os, signal, threading, z3
 from aiospec.cli_symbolic import _ctrl_c_stops

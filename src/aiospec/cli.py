@@ -41,7 +41,23 @@ def _load(name: str, profile: str | None, repeat: dict[str, int] | None = None):
     return sc
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Group(click.Group):
+    """Ctrl-C stops a command with click's "Aborted!" (exit 1), also when it lands while ctypes
+    converts an argument of a z3 call: ctypes then raises ``ArgumentError("argument 2:
+    KeyboardInterrupt: ")``, which click took for a crash and printed as a traceback."""
+
+    def invoke(self, ctx: click.Context):
+        import ctypes
+
+        try:
+            return super().invoke(ctx)
+        except ctypes.ArgumentError as e:
+            if ": KeyboardInterrupt" in str(e):
+                raise click.Abort() from None
+            raise
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="aiospec", prog_name="aiospec")
 def main() -> None:
     """aiospec: a model-checked specification of FreeBSD's POSIX AIO (sys/kern/vfs_aio.c)."""
