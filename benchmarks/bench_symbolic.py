@@ -61,8 +61,8 @@ def main() -> None:
     ap.add_argument("--minimal", action="store_true",
                     help="with --prove-only: also find the lemmas each proof uses (as `aiospec prove --minimal`)")
     ap.add_argument("--jobs", type=int, default=None,
-                    help="with --prove-only: Houdini's questions asked at once (default: the CPUs here, as `aiospec "
-                         "prove`); --jobs 1 asks one at a time")
+                    help="cores: actors encoded at once and, with --prove-only, Houdini's questions asked at once "
+                         "(default: the CPUs here, as `aiospec prove`); --jobs 1 does one thing at a time")
     ap.add_argument("--compare-por", action="store_true",
                     help="BMC with and without the partial-order reduction, on one encoding with sampled facts")
     ap.add_argument("--repeat", action="append", default=[], metavar="THREAD=N",
@@ -107,11 +107,11 @@ def main() -> None:
             _table(rep)
             continue
         if args.compare_por:
-            _compare_por(m, args.depth, props)
+            _compare_por(m, args.depth, props, args.jobs)
             continue
         if args.facts:
             t0 = time.perf_counter()
-            res = bmc_exact(m, args.depth, props)
+            res = bmc_exact(m, args.depth, props, jobs=args.jobs)
             print(f"\n== {m.sc.name}: BMC to depth {args.depth} with facts: {res.facts} facts from {res.sampled:,} states, "
                   f"{res.rounds} round(s), {res.paths:,} paths, {res.updates:,} updates; encoded {res.encode_seconds:.1f} s, "
                   f"solved {res.solve_seconds:.1f} s, {time.perf_counter() - t0:.1f} s in all")
@@ -120,7 +120,7 @@ def main() -> None:
             if not res.violations:
                 print("  no property violated")
             continue
-        enc = encode(m, props)
+        enc = encode(m, props, jobs=args.jobs)
         print(f"\n== {m.sc.name}: {enc.paths:,} symbolic paths, {len(enc.steps):,} guarded updates, "
               f"{len(enc.layout.slots)} state variables ({enc.layout.width}-bit), encoded in {enc.seconds:.1f} s")
         t0 = time.perf_counter()
@@ -135,20 +135,20 @@ def main() -> None:
         if args.no_prove:
             continue
         t1 = time.perf_counter()
-        rep = prove(m, enc=enc)
+        rep = prove(m, enc=enc, jobs=args.jobs)
         print(f"prove: {len(rep.lemmas)} inductive lemmas of {rep.candidates} candidates, "
               f"{time.perf_counter() - t1:.1f} s in all")
         _table(rep)
 
 
-def _compare_por(m: Model, depth: int, props: list) -> None:
+def _compare_por(m: Model, depth: int, props: list, jobs: int = 1) -> None:
     from aiospec.checker.symbolic.layout import Layout
     from aiospec.checker.symbolic.lemmas import value_facts
     from aiospec.checker.symbolic.strengthen import sample_states
 
     lay = Layout(m)
     facts = value_facts(m, lay, sample_states(m), lay.frame("x"))
-    enc = encode(m, props, facts=facts)
+    enc = encode(m, props, facts=facts, jobs=jobs)
     print(f"\n== {m.sc.name}: {enc.paths:,} paths, {len(facts)} facts assumed, encoded in {enc.seconds:.1f} s")
     for por in (True, False):
         t0 = time.perf_counter()

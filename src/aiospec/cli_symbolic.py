@@ -27,6 +27,25 @@ def _props(names: tuple[str, ...]):
     return [known[n] for n in names if n in known]
 
 
+jobs_option = click.option(
+    "--jobs", "-j", type=click.IntRange(min=1), default=None,
+    help="Cores to use: actors encoded at once (a forked process each) and Houdini's questions asked at once "
+         "(a thread and a z3 context each, with a copy of the step relation): the same result, sooner.  "
+         "[default: the CPUs here, or AIOSPEC_JOBS]")
+
+
+def _jobs(jobs: int | None) -> int:
+    """--jobs, or the default; a bad AIOSPEC_JOBS is bad input (exit 2)."""
+    from .checker.symbolic.houdini import default_jobs
+    from .cli import err
+
+    try:
+        return jobs or default_jobs()
+    except ValueError as e:
+        err.print(f"[red]error:[/] {escape(str(e))}")
+        sys.exit(2)
+
+
 def _ctrl_c_stops() -> None:
     """Let Ctrl-C reach Python.  By default z3 catches SIGINT during a check and answers
     "unknown", which Houdini takes as "too hard" and splits the question: the run went on.
@@ -59,11 +78,12 @@ def _ctrl_c_stops() -> None:
               help="Seconds the solver may spend on one check.  A check it cannot decide in time ends the search: "
                    "what was found so far is reported, and the depth it stopped at (exit status 3 if nothing was "
                    "violated).")
+@jobs_option
 @progress_option
 @repeat_option
 def bmc(scenario: str, depth: int, profile: str | None, prop_names: tuple[str, ...], mutant: str | None,
-        trace_out: Path | None, facts: bool, sample: int, por: bool, timeout: float | None, progress: bool,
-        repeat: dict[str, int]) -> None:
+        trace_out: Path | None, facts: bool, sample: int, por: bool, timeout: float | None, jobs: int | None,
+        progress: bool, repeat: dict[str, int]) -> None:
     """Bounded model checking with z3: any property violated within DEPTH steps of SCENARIO.
 
     Exit status: 0 nothing violated within DEPTH, 1 a property violated, 2 bad input, 3 no
@@ -82,6 +102,7 @@ def bmc(scenario: str, depth: int, profile: str | None, prop_names: tuple[str, .
     if mutant is not None and mutant not in MUTANTS:
         err.print(f"[red]error:[/] unknown mutant {escape(mutant)!r} (see `aiospec mutants`)")
         sys.exit(2)
+    jobs = _jobs(jobs)
     mu = MUTANTS.get(mutant) if mutant else None
     props = _props(prop_names)
     limits = {"timeout": max(1, round(timeout * 1000))} if timeout else None
@@ -92,12 +113,13 @@ def bmc(scenario: str, depth: int, profile: str | None, prop_names: tuple[str, .
             if facts:
                 ps = props or [p for p in PROPERTIES if p.name not in NOT_BY_DEFAULT]
                 try:
-                    res = bmc_exact(model, depth, ps, limit=sample, progress=say, por=por, solver_params=limits)
+                    res = bmc_exact(model, depth, ps, limit=sample, progress=say, por=por, solver_params=limits,
+                                    jobs=jobs)
                 except RuntimeError as e:  # the facts kept breaking: no verdict rather than a wrong one
                     err.print(f"[red]error:[/] {escape(str(e))}; try --no-facts or a larger --sample")
                     sys.exit(3)
             else:
-                res = run_bmc(model, depth, props, por=por, solver_params=limits)
+                res = run_bmc(model, depth, props, por=por, solver_params=limits, jobs=jobs)
         how = (f"{res.facts} facts from {res.sampled:,} sampled states, {res.rounds} round{'s' if res.rounds > 1 else ''}"
                if facts else "no facts assumed") + ("" if por else ", no partial-order reduction")
         out.print(f"[bold]aiospec bmc {escape(sc.name)}[/] --depth {depth}"
@@ -150,9 +172,7 @@ def bmc(scenario: str, depth: int, profile: str | None, prop_names: tuple[str, .
               "the built-in scenario (by default the shipped file is checked, and the search runs only if it is stale).")
 @click.option("--minimal", is_flag=True, help="After the proof, find the lemmas it uses (unsat cores) and say how "
               "many; --lemmas then writes only those: a smaller certificate that --from-lemmas checks faster.")
-@click.option("--jobs", "-j", type=click.IntRange(min=1), default=None,
-              help="Houdini's questions asked at once, each on a thread and a z3 context of its own: the same "
-              "lemmas, sooner, with a copy of the step relation each.  [default: the CPUs here, or AIOSPEC_JOBS]")
+@jobs_option
 @progress_option
 @repeat_option
 def prove(scenario: str, profile: str | None, prop_names: tuple[str, ...], mutant: str | None, bound: int,
@@ -162,7 +182,6 @@ def prove(scenario: str, profile: str | None, prop_names: tuple[str, ...], mutan
     _ctrl_c_stops()
     from .checker.mutants import MUTANTS, applied, model_for
     from .checker.symbolic import lemmafile
-    from .checker.symbolic.houdini import default_jobs
     from .checker.symbolic.prove import TARGETS
     from .checker.symbolic.prove import prove as run_prove
     from .checker.symbolic.strengthen import bmc_exact
@@ -173,11 +192,7 @@ def prove(scenario: str, profile: str | None, prop_names: tuple[str, ...], mutan
     if mutant is not None and mutant not in MUTANTS:
         err.print(f"[red]error:[/] unknown mutant {escape(mutant)!r} (see `aiospec mutants`)")
         sys.exit(2)
-    try:
-        jobs = jobs or default_jobs()
-    except ValueError as e:
-        err.print(f"[red]error:[/] {escape(str(e))}")
-        sys.exit(2)
+    jobs = _jobs(jobs)
     _props(prop_names)  # an unknown name is refused here, before any work
     targets = prop_names or TARGETS
     only, source, formulas = None, "", None
@@ -217,7 +232,8 @@ def prove(scenario: str, profile: str | None, prop_names: tuple[str, ...], mutan
             unproved = [r.prop for r in rep.results if r.result != "proved"]
             if bound and unproved:  # exact BMC with sampled facts, as `aiospec bmc` runs it (SPEC-ERROR: always)
                 try:
-                    bres = bmc_exact(model, bound, [p for p in PROPERTIES if p.name in unproved], progress=say)
+                    bres = bmc_exact(model, bound, [p for p in PROPERTIES if p.name in unproved], progress=say,
+                                     jobs=jobs)
                     bounded = bres.violations
                     if bres.undecided is not None:
                         reached = bres.undecided[0] - 1

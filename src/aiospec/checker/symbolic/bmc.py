@@ -179,9 +179,10 @@ def bad(enc: Encoding, props: list[Property], unroller: Unroller, k: int) -> dic
 
 def bmc(model: Model, depth: int, props: list[Property] | None = None, enc: Encoding | None = None,
         progress: Callable[[int, str], None] | None = None, por: bool = True,
-        solver_params: dict[str, int] | None = None) -> BmcResult:
+        solver_params: dict[str, int] | None = None, jobs: int = 1) -> BmcResult:
     """Every property violated within ``depth`` steps, each at its shortest depth.  ``por``
-    unrolls with the partial-order reduction, which keeps both (``por.py``).
+    unrolls with the partial-order reduction, which keeps both (``por.py``); ``jobs``: processes
+    that encode (``encode``).
 
     ``solver_params`` limit each check (z3's ``timeout`` in ms, ``rlimit``).  A check the
     solver cannot decide is not "nothing at this depth": the search stops there and says so
@@ -189,7 +190,7 @@ def bmc(model: Model, depth: int, props: list[Property] | None = None, enc: Enco
     if props is None:
         props = [p for p in PROPERTIES if p.name not in NOT_BY_DEFAULT]
     props = [p for p in props if p.kind != "reach"]
-    enc = enc or encode(model, props)
+    enc = enc or encode(model, props, jobs=jobs)
     res = BmcResult(model.sc.name, depth, encode_seconds=enc.seconds, paths=enc.paths, updates=len(enc.steps),
                     facts=len(enc.facts))
     un = Unroller(enc, por=por)

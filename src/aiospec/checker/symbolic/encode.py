@@ -22,6 +22,7 @@ from ...spec.properties import EVENT_PROPERTY, PROPERTIES, Ctx, Property
 from ...spec.actions import BY_NAME
 from ...spec.state import HALTING, S_GLOB, S_JOBS, S_KI, S_LIOS, S_LISTS, Event, Halt, View
 from .layout import Layout, SymList
+from .parallel import ActorSteps, spread
 from .tables import SymStatic, SymTable
 from .values import Path, PathExplorer, SymBool, SymInt, _bv, _num
 
@@ -250,12 +251,13 @@ class Encoding:
 
 def encode(model: Model, props: list[Property] | None = None, max_paths: int = 200_000,
            progress: Callable[[str], None] | None = None,
-           facts: list[tuple[str, z3.BoolRef]] | None = None) -> Encoding:
+           facts: list[tuple[str, z3.BoolRef]] | None = None, jobs: int = 1) -> Encoding:
     """Run every actor's steps and every property symbolically; collect guarded updates.
 
     ``facts`` (formulas over the layout's frame "x", e.g. ``lemmas.value_facts``) are assumed
     while encoding, like TYPE-OK: they prune forks, and the encoding is exact only on states
-    that satisfy them, so BMC checks them on every frame (``bmc.FACTS``)."""
+    that satisfy them, so BMC checks them on every frame (``bmc.FACTS``).  ``jobs``: actors
+    encoded at once, in forked processes (``parallel.py``); the same relation, sooner."""
     t0 = time.perf_counter()
     model = Model(dataclasses.replace(model.sc, slots=SymStatic(model.sc.slots)), mutations=model.mutations)
     model.View = SymView
@@ -275,33 +277,25 @@ def encode(model: Model, props: list[Property] | None = None, max_paths: int = 2
     shared = [i for i, sl in enumerate(lay.slots) if sl.comp in SHARED]
     bad_steps: dict[str, list[tuple[int, z3.BoolRef]]] = {p.name: [] for p in props if p.name in LABELLED}
 
-    for actor in model.actors():
-        option = 0
-        while True:
-            t1 = time.perf_counter()
-            outs, n = _step_paths(enc, ex, actor, option, event_names)
-            enc.paths += n
+    work = _ActorWork(enc, [lay.type_ok(xs)] + [f for _, f in enc.facts], max_paths, ctx, event_names,
+                      event_checks, labelled, shared, ex)
+    actors = list(model.actors())
+    results = spread(work, actors, jobs, progress) if jobs > 1 and len(actors) > 1 else None
+    if results is not None:  # the workers' explorers counted their own checks
+        ex.solver_checks += sum(r.checks for r in results)
+    else:  # one core, or forking is not safe here: the same work, in order
+        results = []
+        for actor in actors:
+            results.append(work.run(actor))
             if progress:
-                progress(f"{model.actor_name(actor)} option {option}: {n} paths, {time.perf_counter() - t1:.1f}s")
-            if outs is None:
-                break
-            for guard, name, halts, events, post in outs:
-                k = len(enc.steps)
-                enc.steps.append(Step(actor, option, name, guard, post, halts))
-                if halts and not halts.startswith("halt:"):
-                    bad_steps.setdefault(halts, []).append((k, guard))
-                if halts == SPEC_ERROR:
-                    continue
-                for p in labelled:
-                    if any(not post[i].eq(xs[i]) for i in shared):  # else nothing it audits changed
-                        bad_steps.setdefault(p.name, []).extend(
-                            (k, f) for f in _labelled_violations(ex, ctx, lay, xs, p, actor, name, post, guard))
-                kinds = {e.kind for _, e in events}
-                for p in event_checks:
-                    if kinds & set(p.on):
-                        bad_steps.setdefault(p.name, []).extend(
-                            (k, f) for f in _step_violations(ex, ctx, lay, xs, p, actor, name, events, post, guard))
-            option += 1
+                for line in results[-1].said:
+                    progress(line)
+    for actor, res in zip(actors, results):
+        base = len(enc.steps)
+        enc.steps += [Step(actor, option, name, guard, post, halts) for option, name, halts, guard, post in res.steps]
+        for name, k, f in res.bad:
+            bad_steps.setdefault(name, []).append((base + k, f))
+        enc.paths += res.paths
 
     for p in props:
         if p.kind in ("invariant", "end"):
@@ -348,6 +342,56 @@ def encode(model: Model, props: list[Property] | None = None, max_paths: int = 2
     enc.solver_checks = ex.solver_checks
     enc.seconds = time.perf_counter() - t0
     return enc
+
+
+@dataclass
+class _ActorWork:
+    """Encodes one actor's steps.  One explorer serves them all in turn; a forked worker
+    (``parallel.py``) starts from the parent's, as it was before any actor was encoded."""
+
+    enc: Encoding
+    assume: list[z3.BoolRef]
+    max_paths: int
+    ctx: Ctx
+    event_names: set[str]
+    event_checks: list[Property]
+    labelled: list[Property]
+    shared: list[int]
+    ex: PathExplorer | None = None
+
+    def run(self, actor: Actor) -> ActorSteps:
+        enc, ctx, lay, xs = self.enc, self.ctx, self.enc.layout, self.enc.xs
+        if self.ex is None:
+            self.ex = PathExplorer(lay.width, self.assume, max_paths=self.max_paths)
+        ex, checks = self.ex, self.ex.solver_checks
+        res = ActorSteps([], [])
+        option = 0
+        while True:
+            t1 = time.perf_counter()
+            outs, n = _step_paths(enc, ex, actor, option, self.event_names)
+            res.paths += n
+            res.said.append(f"{enc.model.actor_name(actor)} option {option}: {n} paths, {time.perf_counter() - t1:.1f}s")
+            if outs is None:
+                break
+            for guard, name, halts, events, post in outs:
+                k = len(res.steps)
+                res.steps.append((option, name, halts, guard, post))
+                if halts and not halts.startswith("halt:"):
+                    res.bad.append((halts, k, guard))
+                if halts == SPEC_ERROR:
+                    continue
+                for p in self.labelled:
+                    if any(not post[i].eq(xs[i]) for i in self.shared):  # else nothing it audits changed
+                        res.bad += [(p.name, k, f) for f in
+                                    _labelled_violations(ex, ctx, lay, xs, p, actor, name, post, guard)]
+                kinds = {e.kind for _, e in events}
+                for p in self.event_checks:
+                    if kinds & set(p.on):
+                        res.bad += [(p.name, k, f) for f in
+                                    _step_violations(ex, ctx, lay, xs, p, actor, name, events, post, guard)]
+            option += 1
+        res.checks = ex.solver_checks - checks
+        return res
 
 
 # A step whose Python raises (an IndexError, a message that cannot be formatted): never from a

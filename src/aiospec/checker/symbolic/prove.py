@@ -123,7 +123,7 @@ def prove(model: Model, targets: tuple[str, ...] = TARGETS, enc: Encoding | None
             rep.results = [ProofResult(t, "induction (k=1)", "not proved", 0.0, str(e)) for t in targets]
             return rep
     else:
-        rep, enc, s, un, strengthening = _on_encoding(model, enc or encode(model, props), states, timeout_ms, only, jobs)
+        rep, enc, s, un, strengthening = _on_encoding(model, enc or encode(model, props, jobs=jobs), states, timeout_ms, only, jobs)
     rep.mined_from = source + (f" (the file's formulas were not used: {unfit})" if unfit else "")
     if TYPE not in rep.lemmas:  # the encoder pruned forks under TYPE-OK: without it nothing below is sound
         rep.results = [ProofResult(t, "induction (k=1)", "not proved", 0.0,

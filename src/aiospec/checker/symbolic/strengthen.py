@@ -134,7 +134,7 @@ def strengthen(model: Model, props: list[Property] | None = None, limit: int = 5
     weakened: set[str] = set()
     for rnd in range(1, max_rounds + 1):
         facts = [(t, f) for t, f in mined if t in set(assumed)]
-        enc = encode(model, props, facts=facts)
+        enc = encode(model, props, facts=facts, jobs=jobs)
         say(f"round {rnd}: encoded assuming {len(facts):,} facts: {enc.paths:,} paths in {enc.seconds:.1f}s")
         un = Unroller(enc)
         step = un.step()
@@ -205,10 +205,10 @@ def _mined(model: Model, lay: Layout, xs: list, states: list[State],
 
 def bmc_exact(model: Model, depth: int, props: list[Property], limit: int = 50_000, walks: int = 2_000,
               seed: int = 0, max_rounds: int = 25, progress: Callable[[str], None] | None = None,
-              por: bool = True, solver_params: dict[str, int] | None = None) -> BmcResult:
+              por: bool = True, solver_params: dict[str, int] | None = None, jobs: int = 1) -> BmcResult:
     """BMC to ``depth`` on an encoding that assumes sampled value facts, refined until no path
     within the bound breaks one (see the module docstring); ``por`` and ``solver_params`` as in
-    ``bmc``."""
+    ``bmc``; ``jobs``: processes that encode (``encode``)."""
     say = progress or (lambda _m: None)
     t0 = time.perf_counter()
     states = sample_states(model, limit, walks, seed)
@@ -217,7 +217,7 @@ def bmc_exact(model: Model, depth: int, props: list[Property], limit: int = 50_0
     enc_s = solve_s = 0.0
     for rnd in range(1, max_rounds + 1):
         facts = value_facts(model, lay, states, xs)
-        enc = encode(model, [p for p in props if p.kind != "reach"], facts=facts)
+        enc = encode(model, [p for p in props if p.kind != "reach"], facts=facts, jobs=jobs)
         say(f"round {rnd}: {len(states):,} states sampled, {len(facts)} facts, {enc.paths:,} paths, "
             f"encoded in {enc.seconds:.1f}s")
         res = bmc(model, depth, props, enc=enc, por=por, solver_params=solver_params,
