@@ -63,7 +63,7 @@ def spread(work: Any, actors: list, jobs: int, progress: Callable[[str], None] |
     ctx = mp.get_context("fork")
     got: dict[int, tuple] = {}
     running: dict[Any, tuple[int, Any]] = {}  # connection -> (actor index, process)
-    todo = list(range(len(actors)))
+    todo = list(range(len(actors)))[::-1]  # the last first: the exit thread and daemons, which walk lists, are often longer than the user threads listed first
     gc_was = gc.isenabled()
     gc.disable()
     try:
