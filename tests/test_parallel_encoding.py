@@ -196,6 +196,15 @@ def test_bmc_cli_takes_jobs(jobs):
     assert "P-SUSPEND (2 steps)" in r.output and "P-ERROR (4 steps)" in r.output
 
 
+def test_a_mutant_reaches_the_workers():
+    """A mutant patches the spec in this process; forked workers must encode the patched
+    steps (BMC finds the mutant's double completion at its depth, 6)."""
+    r = CliRunner().invoke(main, ["bmc", "cancel-race", "--mutant", "daemon-completes-twice", "--prop", "A1",
+                                  "--depth", "6", "--no-progress", "--jobs", "2"])
+    assert r.exit_code == 1, r.output
+    assert "A1 (6 steps)" in r.output
+
+
 @pytest.mark.parametrize("args, env", [(["--jobs", "0"], {}), ([], {"AIOSPEC_JOBS": "two"})])
 def test_bmc_cli_refuses_bad_jobs(args, env):
     r = CliRunner().invoke(main, ["bmc", "suspend-early", "--depth", "2", "--no-progress", *args], env=env)

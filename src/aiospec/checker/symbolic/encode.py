@@ -277,8 +277,7 @@ def encode(model: Model, props: list[Property] | None = None, max_paths: int = 2
     shared = [i for i, sl in enumerate(lay.slots) if sl.comp in SHARED]
     bad_steps: dict[str, list[tuple[int, z3.BoolRef]]] = {p.name: [] for p in props if p.name in LABELLED}
 
-    work = _ActorWork(enc, [lay.type_ok(xs)] + [f for _, f in enc.facts], max_paths, ctx, event_names,
-                      event_checks, labelled, shared, ex)
+    work = _ActorWork(enc, ex, ctx, event_names, event_checks, labelled, shared)
     actors = list(model.actors())
     results = spread(work, actors, jobs, progress) if jobs > 1 and len(actors) > 1 else None
     if results is not None:  # the workers' explorers counted their own checks
@@ -350,19 +349,15 @@ class _ActorWork:
     (``parallel.py``) starts from the parent's, as it was before any actor was encoded."""
 
     enc: Encoding
-    assume: list[z3.BoolRef]
-    max_paths: int
+    ex: PathExplorer
     ctx: Ctx
     event_names: set[str]
     event_checks: list[Property]
     labelled: list[Property]
     shared: list[int]
-    ex: PathExplorer | None = None
 
     def run(self, actor: Actor) -> ActorSteps:
         enc, ctx, lay, xs = self.enc, self.ctx, self.enc.layout, self.enc.xs
-        if self.ex is None:
-            self.ex = PathExplorer(lay.width, self.assume, max_paths=self.max_paths)
         ex, checks = self.ex, self.ex.solver_checks
         res = ActorSteps([], [])
         option = 0
