@@ -88,7 +88,8 @@ lay = Layout(m)
 enc = encode(m, facts=value_facts(m, lay, reachable_states(m), lay.frame("x")), jobs=int(sys.argv[1]))
 h = hashlib.sha256()
 for st in enc.steps:
-    h.update(repr((str(st.actor), st.option, st.label, st.halts, st.guard.hash(), [p.hash() for p in st.post])).encode())
+    key = (str(st.actor), st.option, st.label, st.halts, st.guard.hash(), [p.hash() for p in st.post])
+    h.update(repr(key).encode())
 print(len(enc.steps), h.hexdigest())
 """
 

@@ -365,7 +365,8 @@ class _ActorWork:
             t1 = time.perf_counter()
             outs, n = _step_paths(enc, ex, actor, option, self.event_names)
             res.paths += n
-            res.said.append(f"{enc.model.actor_name(actor)} option {option}: {n} paths, {time.perf_counter() - t1:.1f}s")
+            res.said.append(f"{enc.model.actor_name(actor)} option {option}: {n} paths, "
+                            f"{time.perf_counter() - t1:.1f}s")
             if outs is None:
                 break
             for guard, name, halts, events, post in outs:
