@@ -150,6 +150,23 @@ def test_no_fork_while_another_thread_runs(cancel_race):
     assert _equivalent(here, encode(m, PROPS, facts=facts, jobs=2)) == []
 
 
+def test_a_terminal_status_line_does_not_stop_the_fork():
+    """On a terminal the CLI's progress is rich's status line, refreshed by a daemon thread of
+    its own: the encoding must still fork (it did not, so no interactive run was faster)."""
+    import io
+
+    from rich.console import Console
+
+    from aiospec.cli_progress import reporter
+
+    term = Console(file=io.StringIO(), force_terminal=True)
+    with reporter(term, "encoding") as say:
+        assert any(t.daemon for t in threading.enumerate())
+        assert parallel.can_fork()
+        got = parallel.spread(_Work("ok"), [1, 2, 3], 2, say)
+    assert [r.paths for r in got] == [1, 2, 3]
+
+
 class _Work:
     """A stand-in for an encoding's work: each actor sleeps, or fails."""
 

@@ -35,7 +35,7 @@ Candidate = tuple  # (name, formula over frame 0, the same over frame 1)
 
 
 def default_jobs() -> int:
-    """Questions to ask at once by default: the CPUs this process may run on, unless
+    """Questions to ask (and actors to encode) at once by default: the CPUs this process may run on, unless
     ``AIOSPEC_JOBS`` says otherwise (a ValueError if it is not a whole number of at least 1).
     Each extra one holds its own copy of the step relation: 0.1 GB more on ``default``'s check,
     0.3 GB on the search of ``lio-wait``."""

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import gc
 import multiprocessing as mp
+import os
 import signal
 import threading
 from dataclasses import dataclass, field
@@ -39,13 +40,17 @@ class ActorSteps:
 
 
 _TERM = "aiospec!t"  # the names that carry each term through the text
-_WORK: tuple | None = None  # (work, actors) of the encoding being spread, inherited by the workers
+_WORK: tuple | None = None  # (work, actors, gc on) of the encoding being spread, inherited by the workers
 
 
 def can_fork() -> bool:
-    """Forking copies only the calling thread: safe while no other thread (a Houdini pool)
-    might hold a lock of z3 or of Python's allocator."""
-    return threading.active_count() == 1 and "fork" in mp.get_all_start_methods()
+    """Forking copies only the calling thread, with every lock as it was.  A worker thread (a
+    Houdini pool's, not a daemon) may be inside z3 and hold a lock the child would wait on
+    for ever.  A daemon thread, such as the refresher of rich's status line on a terminal,
+    never calls z3 here, and the child never touches the standard streams whose locks it
+    may hold (it leaves by ``os._exit``), so it does not stop the fork."""
+    me = threading.current_thread()
+    return all(t is me or t.daemon for t in threading.enumerate()) and "fork" in mp.get_all_start_methods()
 
 
 def spread(work: Any, actors: list, jobs: int, progress: Callable[[str], None] | None) -> list[ActorSteps] | None:
@@ -59,14 +64,14 @@ def spread(work: Any, actors: list, jobs: int, progress: Callable[[str], None] |
     global _WORK
     if not can_fork():
         return None
-    _WORK = (work, actors)
+    gc_was = gc.isenabled()
+    _WORK = (work, actors, gc_was)
     ctx = mp.get_context("fork")
     got: dict[int, tuple] = {}
     running: dict[Any, tuple[int, Any]] = {}  # connection -> (actor index, process)
     # the last first: the exit thread and the daemons walk lists, and often take longer than
     # the user threads listed first (race-n T=4: 40-43 s on two cores instead of 58)
     todo = list(range(len(actors)))[::-1]
-    gc_was = gc.isenabled()
     gc.disable()
     try:
         while todo or running:
@@ -104,16 +109,21 @@ def spread(work: Any, actors: list, jobs: int, progress: Callable[[str], None] |
 
 def _one(i: int, conn: Any) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's: it ends the workers
-    work, actors = _WORK  # type: ignore[misc]
+    work, actors, gc_was = _WORK  # type: ignore[misc]
+    if gc_was:
+        gc.enable()  # off in the parent only while it waits
+    code = 0
     try:
         conn.send(("ok", *dump(work.run(actors[i]), work.enc.xs)))
     except BaseException as e:  # noqa: BLE001 - the parent raises it
+        code = 1
         try:
             conn.send(("error", e))
         except Exception:  # noqa: BLE001 - not picklable: its text will do
             conn.send(("error", RuntimeError(f"{type(e).__name__}: {e}")))
     finally:
         conn.close()
+        os._exit(code)  # no flush of streams whose locks a parent's thread may have held
 
 
 def dump(res: ActorSteps, xs: list[z3.BitVecRef]) -> tuple[str, tuple]:

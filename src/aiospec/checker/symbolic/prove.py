@@ -87,7 +87,8 @@ def prove(model: Model, targets: tuple[str, ...] = TARGETS, enc: Encoding | None
     file is a certificate, checked again here, so a stale one can only prove less.  ``minimize``:
     also find the lemmas the proof uses (``ProveReport.needed``), a smaller certificate; a
     predicate decides on the report first (the CLI skips a shipped file's proof it will redo).  ``jobs``:
-    Houdini's questions asked at once (threads, one z3 context each): the same lemmas, sooner.
+    Houdini's questions asked at once (threads, one z3 context each) and actors encoded at once
+    (forked processes): the same lemmas, sooner.
     ``formulas``: the mined lemmas of ``only`` as SMT-LIB text (``lemmafile.formulas``); when they
     give every one and parse, nothing is explored or mined, unless a target is left open: then
     the states are explored to say whether its counterexample to induction is reachable."""

@@ -111,7 +111,8 @@ def strengthen(model: Model, props: list[Property] | None = None, limit: int = 5
     candidates to start from, by name (a lemma file an earlier run wrote): Houdini then has
     little or nothing to drop, and what survives is checked as always.  ``explicit``: Houdini
     also steps each counterexample's pre-state explicitly (``concrete.Amplifier``), which
-    drops the same candidates in fewer questions.  ``jobs``: Houdini's questions asked at once.
+    drops the same candidates in fewer questions.  ``jobs``: Houdini's questions asked at once, and
+    actors encoded at once (``encode``).
     ``given``: the mined candidates themselves, over ``Layout(model).frame("x")`` (a lemma file's
     formulas), instead of mining ``states``; a broken fact is then not proposed again in weaker
     forms (that needs states), so a stale file can only prove less."""
