@@ -239,6 +239,38 @@ def replay(trace_file: Path, scenario_file: Path | None, timeout: float) -> None
 
 
 @main.command()
+@click.argument("scenario", default=DEFAULT_SCENARIO)
+@click.option("--profile", type=click.Choice(["freebsd", "rtems"]), default=None)
+@repeat_option
+@click.option("--states", "limit", type=click.IntRange(min=1), default=300_000, show_default=True,
+              help="Measure every reachable state up to this many; past it, a sample of about this many.")
+def footprint(scenario: str, profile: str | None, repeat: dict[str, int], limit: int) -> None:
+    """How many jobs one atomic step reads or writes (the t of the any-size argument), per label."""
+    from .checker.footprint import measure, states_of
+    from .spec.model import Model
+
+    model = Model(_load(scenario, profile, repeat))
+    states, complete = states_of(model, limit)
+    fp = measure(model, states)
+    name = model.sc.name + "".join(f" --repeat {k}={n}" for k, n in repeat.items())
+    out.print(f"[bold]aiospec footprint {escape(name)}[/]: {len(model.sc.slots)} jobs, {fp.states:,} states "
+              f"({'all reachable' if complete else 'a sample'}), {fp.transitions:,} steps")
+    out.print(f"  {'label':<14} {'C function (lines)':<44} {'steps':>8} {'jobs':>4} {'/cut':>4} {'lios':>4} "
+              f"{'alike':>5}  most jobs, in a step of")
+    for f in sorted(fp.labels.values(), key=lambda f: (-f.most_jobs, -f.most_between_cuts, f.label.index)):
+        lb = f.label
+        who, js = f.example
+        where = f"{who}: {', '.join(model.job_name(j) for j in js)}" if js else ""
+        style = "bold" if f.loops or f.most_jobs > 1 else ""
+        row = (f"  {lb.name:<14} {(lb.c_function + ' (' + lb.lines + ')')[:44]:<44} {f.steps:>8,} {f.most_jobs:>4} "
+               f"{f.most_between_cuts:>4} {f.most_lios:>4} {f.alike or '':>5}  {where}")
+        out.print(f"[{style}]{escape(row)}[/]" if style else escape(row))
+    out.print(f"t = {fp.t}: the most jobs one atomic step touches (guard and body); {fp.t_between_cuts} between two "
+              "cuts (`/cut`: one iteration of a loop the encoder merges).  `alike`: jobs read alike, each from "
+              "its own record, not counted.")
+
+
+@main.command()
 def scenarios() -> None:
     """List the built-in scenarios."""
     for name in builtin_names():

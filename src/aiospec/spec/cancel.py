@@ -115,12 +115,13 @@ def cancel_return(v: View, a: int) -> None:
 def _in_progress_mask(v: View, fd: str, acb: str | None) -> int:
     """Ghost: the requests the caller asked to cancel that were submitted and not done."""
     mask = 0
-    for j, slot in enumerate(v.sc.slots):
-        if slot.fd != fd or (acb is not None and slot.aiocb != acb):
-            continue
-        job = v.jobs[j]
-        live = (job[J.ALLOC] == 1) & (job[J.G_COMMITTED] != 0) & ((job[J.FLAGS] & FINISHED) == 0)
-        mask |= ite(live, 1 << j, 0)  # a term, not a fork, when the state is symbolic
+    with v.alike():  # bit j from job j's record alone
+        for j, slot in enumerate(v.sc.slots):
+            if slot.fd != fd or (acb is not None and slot.aiocb != acb):
+                continue
+            job = v.jobs[j]
+            live = (job[J.ALLOC] == 1) & (job[J.G_COMMITTED] != 0) & ((job[J.FLAGS] & FINISHED) == 0)
+            mask |= ite(live, 1 << j, 0)  # a term, not a fork, when the state is symbolic
     return mask
 
 

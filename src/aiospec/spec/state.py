@@ -7,6 +7,7 @@ A fixed shape of small integers is what lets a fast path pack states into intege
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager, nullcontext
 from typing import NamedTuple
 
 from .variables import DM, G, J, K, L, Q, T, U
@@ -78,6 +79,7 @@ def initial_state(n_jobs: int, n_aiocbs: int, n_lios: int, n_actors: int, n_daem
 
 
 _INTERN: dict[tuple, tuple] = {}
+_NOTHING = nullcontext()
 
 
 def clear_intern() -> None:
@@ -131,6 +133,13 @@ class View:
         their product.  Put one at the head of a loop whose carried values are all in ``args``,
         in a function the step tail-calls (nothing may run after ``fn`` returns).
         """
+
+    def alike(self) -> AbstractContextManager:
+        """Marks reads of every job alike, each result from that job's own record (the cancel
+        call's ghost snapshot).  Projecting a state onto some of its jobs commutes with such a
+        read, so ``checker/footprint.py`` does not count it among the jobs one step touches.
+        Nothing happens here."""
+        return _NOTHING
 
     @property
     def recording(self) -> bool:

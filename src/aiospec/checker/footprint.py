@@ -1,0 +1,222 @@
+"""How many jobs one atomic step touches: the *t* of the any-size argument, measured.
+
+The plan for proofs about any number of jobs (docs/proofs.md, "Fixed number of jobs")
+projects a state onto a few copies and checks one instance of q + t copies, where t is the
+most jobs one step reads or writes.  That only works if t does not grow with the number of
+jobs.  This module measures it on the explicit model, from the spec's own step bodies: every
+reachable (or sampled) state, every enabled step, run on a View that records each job and
+lio record the step indexes (its guard included), and where the step passes ``View.cut``.
+
+Two figures per label: the most jobs one atomic step touches, and the most between two cuts
+(one iteration of a loop the encoder merges).  A step whose first figure grows with the
+scenario's size while the second stays put is a loop over jobs inside one critical section:
+the argument needs it split at its cuts into steps of their own.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Iterable
+
+from ..spec.actions import Label
+from ..spec.model import Actor, Model
+from ..spec.state import S_JOBS, S_LIOS, Halt, State, View
+
+
+class _Indexed:
+    """A table of records that notes which rows are indexed (iterating notes them all)."""
+
+    __slots__ = ("rows", "seen")
+
+    def __init__(self, rows, seen: set[int]) -> None:
+        self.rows, self.seen = rows, seen
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            self.seen.update(range(len(self.rows))[i])
+        else:
+            self.seen.add(i % len(self.rows) if isinstance(i, int) and i < 0 else i)
+        return self.rows[i]
+
+    def __setitem__(self, i, value) -> None:
+        self.seen.add(i)
+        self.rows[i] = value
+
+    def __iter__(self):
+        self.seen.update(range(len(self.rows)))
+        return iter(self.rows)
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+
+class _TupleIndexed(tuple):
+    """The same for a frozen State's component, read by a label's guard (``choices``)."""
+
+    seen: set[int]
+
+    def __getitem__(self, i):
+        self.seen.add(i)
+        return tuple.__getitem__(self, i)
+
+    def __iter__(self):
+        self.seen.update(range(len(self)))
+        return tuple.__iter__(self)
+
+
+class _Segment:
+    __slots__ = ("jobs", "lios", "alike")
+
+    def __init__(self) -> None:
+        self.jobs: set[int] = set()
+        self.lios: set[int] = set()
+        self.alike: set[int] = set()  # read inside ``View.alike``: every job alike, not counted
+
+
+class _Alike:
+    """While open, the current stretch's job reads go to its ``alike`` set."""
+
+    __slots__ = ("seg", "kept")
+
+    def __init__(self, seg: _Segment) -> None:
+        self.seg = seg
+
+    def __enter__(self) -> None:
+        self.kept, self.seg.jobs = self.seg.jobs, self.seg.alike
+
+    def __exit__(self, *exc) -> None:
+        self.seg.jobs = self.kept
+
+
+class _Recording(View):
+    """The spec's View, noting the job and lio records each stretch between two cuts indexes."""
+
+    __slots__ = ("segments",)
+
+    def __init__(self, s: State, sc) -> None:
+        super().__init__(s, sc)
+        self.segments = [_Segment()]
+
+    jobs = property(lambda self: _Indexed(self._nested(S_JOBS), self.segments[-1].jobs))
+    lios = property(lambda self: _Indexed(self._nested(S_LIOS), self.segments[-1].lios))
+
+    def cut(self, fn, *args) -> None:
+        self.segments.append(_Segment())
+
+    def alike(self) -> _Alike:
+        return _Alike(self.segments[-1])
+
+
+def _guard_reads(model: Model, s: State, actor: Actor) -> tuple[set[int], set[int]]:
+    """The jobs and lios the actor's guards read in s (every label the actor could be at)."""
+    jobs, lios = _TupleIndexed(s[S_JOBS]), _TupleIndexed(s[S_LIOS])
+    jobs.seen, lios.seen = set(), set()
+    t = list(s)
+    t[S_JOBS], t[S_LIOS] = jobs, lios
+    list(model.enabled_for(tuple(t), actor))
+    return jobs.seen, lios.seen
+
+
+@dataclass
+class LabelFootprint:
+    """What the steps of one label touched, over the states measured."""
+
+    label: Label
+    steps: int = 0
+    most_jobs: int = 0  # most distinct jobs one step (guard and body) indexes
+    most_between_cuts: int = 0  # most distinct jobs one stretch between two cuts indexes
+    most_lios: int = 0
+    cuts: int = 0  # most cuts one step passes
+    alike: int = 0  # most jobs one step reads alike (``View.alike``), not counted above
+    example: tuple[str, tuple[int, ...]] = ("", ())  # an actor and the jobs of a step with most_jobs
+    stretch_example: tuple[str, tuple[int, ...]] = ("", ())
+
+    @property
+    def loops(self) -> bool:
+        """Whether one step of it touches more jobs than any one stretch between its cuts."""
+        return self.most_jobs > self.most_between_cuts
+
+
+@dataclass
+class Footprint:
+    """Per label, and the scenario's t: the most jobs one atomic step touches."""
+
+    labels: dict[str, LabelFootprint] = field(default_factory=dict)
+    states: int = 0
+    transitions: int = 0
+
+    @property
+    def t(self) -> int:
+        return max((f.most_jobs for f in self.labels.values()), default=0)
+
+    @property
+    def t_between_cuts(self) -> int:
+        return max((f.most_between_cuts for f in self.labels.values()), default=0)
+
+
+@dataclass(frozen=True)
+class StepFootprint:
+    """What one step indexed: jobs and lios (guard and body), the jobs of each stretch between
+    two cuts (the guard's with the first), the jobs read alike, and the state it led to."""
+
+    jobs: frozenset[int]
+    lios: frozenset[int]
+    stretches: tuple[frozenset[int], ...]
+    alike: frozenset[int]
+    target: State
+
+
+def step_footprint(model: Model, s: State, actor: Actor, lb: Label, choice: object,
+                   guard: tuple[set[int], set[int]] | None = None) -> StepFootprint:
+    """Run one step of ``actor`` at label ``lb`` on a recording View.  The guard's reads count
+    with the first stretch: a guard is evaluated with the step's lock held, before its body.
+    ``guard``: the actor's guard reads in s, if the caller has them already."""
+    g_jobs, g_lios = guard if guard is not None else _guard_reads(model, s, actor)
+    v = _Recording(s, model.sc)
+    try:
+        model.mutations.get(lb.name, lb.body)(v, actor.index, choice)
+    except Halt:
+        pass
+    segs = v.segments
+    return StepFootprint(frozenset(g_jobs).union(*(x.jobs for x in segs)),
+                         frozenset(g_lios).union(*(x.lios for x in segs)),
+                         tuple(frozenset(x.jobs | g_jobs if k == 0 else x.jobs) for k, x in enumerate(segs)),
+                         frozenset().union(*(x.alike for x in segs)), v.freeze())
+
+
+def measure(model: Model, states: Iterable[State]) -> Footprint:
+    """Every enabled step of every state in ``states``, run on a recording View, summed up per label."""
+    out = Footprint()
+    for s in states:
+        out.states += 1
+        for actor in model.actors():
+            guard = _guard_reads(model, s, actor)
+            for _a, lb, choice in model.enabled_for(s, actor):
+                out.transitions += 1
+                st = step_footprint(model, s, actor, lb, choice, guard)
+                f = out.labels.get(lb.name)
+                if f is None:
+                    f = out.labels[lb.name] = LabelFootprint(lb)
+                f.steps += 1
+                who = model.actor_name(actor)
+                if len(st.jobs) > f.most_jobs:
+                    f.most_jobs, f.example = len(st.jobs), (who, tuple(sorted(st.jobs)))
+                f.most_lios = max(f.most_lios, len(st.lios))
+                f.cuts = max(f.cuts, len(st.stretches) - 1)
+                f.alike = max(f.alike, len(st.alike))
+                for x in st.stretches:
+                    if len(x) > f.most_between_cuts:
+                        f.most_between_cuts, f.stretch_example = len(x), (who, tuple(sorted(x)))
+    return out
+
+
+def states_of(model: Model, limit: int) -> tuple[list[State], bool]:
+    """Every reachable state if fewer than ``limit`` (True), else a sample of about that many:
+    breadth-first plus random runs, as ``prove`` mines from (False)."""
+    from .symbolic.lemmas import TooMany, reachable_states
+    from .symbolic.strengthen import sample_states
+
+    try:
+        return reachable_states(model, limit), True
+    except TooMany as e:
+        return sample_states(model, limit, start=e.bfs), False
