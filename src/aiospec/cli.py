@@ -41,6 +41,19 @@ def _load(name: str, profile: str | None, repeat: dict[str, int] | None = None):
     return sc
 
 
+split_option = click.option(
+    "--split-cuts", "split_cuts", is_flag=True,
+    help="Cut every step at its View.cut points (each iteration of a walk of kaio_jobqueue a step of its own, the "
+         "walker keeping its lock): the model the any-size argument needs; its verdicts should be the same.")
+
+
+def _model(sc, split_cuts: bool):
+    from .spec.model import Model
+    from .spec.split import SplitModel
+
+    return SplitModel(sc) if split_cuts else Model(sc)
+
+
 class _Group(click.Group):
     """Ctrl-C stops a command with click's "Aborted!" (exit 1), also when it lands while ctypes
     converts an argument of a z3 call: ctypes then raises ``ArgumentError("argument 2:
@@ -74,17 +87,20 @@ def main() -> None:
               help="Write the verdicts and figures as JSON.")
 @progress_option
 @repeat_option
+@split_option
 def check(scenario: str, max_states: int | None, profile: str | None, trace_out: Path | None, traces: bool,
-          json_out: Path | None, progress: bool, repeat: dict[str, int]) -> None:
+          json_out: Path | None, progress: bool, repeat: dict[str, int], split_cuts: bool) -> None:
     """Explore every interleaving of SCENARIO (a built-in name or a TOML file) and check every property."""
     from .checker.explore import Explorer
     from .checker.report import print_report, verdicts
     from .checker.trace import format_trace, replay
     from .cli_trace import write_trace_files
-    from .spec.model import Model
 
+    if split_cuts and trace_out:
+        raise BadInput("--trace-out with --split-cuts: a trace file replays on the atomic model, which has no "
+                       "steps split at cuts; print the counterexamples instead")
     sc = _load(scenario, profile, repeat)
-    model = Model(sc)
+    model = _model(sc, split_cuts)
     t0 = time.perf_counter()
     with reporter(err, f"exploring {sc.name}", enabled=progress) as say:
         def tick(n: int, t: int, d: int) -> None:
@@ -94,7 +110,7 @@ def check(scenario: str, max_states: int | None, profile: str | None, trace_out:
         ex = Explorer(model, max_states=max_states, progress=tick)
         res = ex.run()
     out.print(f"[bold]aiospec check {escape(sc.name)}[/] ({sc.profile} profile, {len(sc.threads)} threads, "
-              f"{sc.daemons} daemons)")
+              f"{sc.daemons} daemons{', steps split at their cuts' if split_cuts else ''})")
     if sc.description:
         out.print(sc.description, markup=False)
     if trace_out:
@@ -114,7 +130,7 @@ def check(scenario: str, max_states: int | None, profile: str | None, trace_out:
                   "see docs/findings.md for the ones that are findings about vfs_aio.c")
     if json_out:
         write_output(json_out, json.dumps({
-            "scenario": sc.name, "profile": sc.profile, "states": res.states, "transitions": res.transitions,
+            "scenario": sc.name, "profile": sc.profile, "split_cuts": split_cuts, "states": res.states, "transitions": res.transitions,
             "depth": res.depth, "seconds": res.seconds, "states_per_second": res.states_per_second,
             "peak_rss_mb": res.peak_rss_mb, "complete": res.complete,
             "verdicts": [{"property": n, "kind": k, "verdict": v, "detail": d, "steps": s}
@@ -244,15 +260,15 @@ def replay(trace_file: Path, scenario_file: Path | None, timeout: float) -> None
 @repeat_option
 @click.option("--states", "limit", type=click.IntRange(min=1), default=300_000, show_default=True,
               help="Measure every reachable state up to this many; past it, a sample of about this many.")
-def footprint(scenario: str, profile: str | None, repeat: dict[str, int], limit: int) -> None:
+@split_option
+def footprint(scenario: str, profile: str | None, repeat: dict[str, int], limit: int, split_cuts: bool) -> None:
     """How many jobs one atomic step reads or writes (the t of the any-size argument), per label."""
     from .checker.footprint import measure, states_of
-    from .spec.model import Model
 
-    model = Model(_load(scenario, profile, repeat))
+    model = _model(_load(scenario, profile, repeat), split_cuts)
     states, complete = states_of(model, limit)
     fp = measure(model, states)
-    name = model.sc.name + "".join(f" --repeat {k}={n}" for k, n in repeat.items())
+    name = model.sc.name + (", steps split at their cuts" if split_cuts else "")
     out.print(f"[bold]aiospec footprint {escape(name)}[/]: {len(model.sc.slots)} jobs, {fp.states:,} states "
               f"({'all reachable' if complete else 'a sample'}), {fp.transitions:,} steps")
     out.print(f"  {'label':<14} {'C function (lines)':<44} {'steps':>8} {'jobs':>4} {'/cut':>4} {'lios':>4} "

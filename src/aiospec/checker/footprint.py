@@ -20,7 +20,7 @@ from typing import Iterable
 
 from ..spec.actions import Label
 from ..spec.model import Actor, Model
-from ..spec.state import S_JOBS, S_LIOS, Halt, State, View
+from ..spec.state import S_JOBS, S_LIOS, State
 
 
 class _Indexed:
@@ -88,23 +88,35 @@ class _Alike:
         self.seg.jobs = self.kept
 
 
-class _Recording(View):
-    """The spec's View, noting the job and lio records each stretch between two cuts indexes."""
+_RECORDING: dict[type, type] = {}
 
-    __slots__ = ("segments",)
 
-    def __init__(self, s: State, sc) -> None:
-        super().__init__(s, sc)
-        self.segments = [_Segment()]
+def _recording(base: type) -> type:
+    """The model's View class, noting the job and lio records each stretch between two cuts
+    indexes (a cut of ``SplitModel`` may end the step instead)."""
+    cls = _RECORDING.get(base)
+    if cls is not None:
+        return cls
 
-    jobs = property(lambda self: _Indexed(self._nested(S_JOBS), self.segments[-1].jobs))
-    lios = property(lambda self: _Indexed(self._nested(S_LIOS), self.segments[-1].lios))
+    class Recording(base):  # type: ignore[valid-type, misc]
+        __slots__ = ("segments",)
 
-    def cut(self, fn, *args) -> None:
-        self.segments.append(_Segment())
+        def __init__(self, s: State, sc) -> None:
+            super().__init__(s, sc)
+            self.segments = [_Segment()]
 
-    def alike(self) -> _Alike:
-        return _Alike(self.segments[-1])
+        jobs = property(lambda self: _Indexed(self._nested(S_JOBS), self.segments[-1].jobs))
+        lios = property(lambda self: _Indexed(self._nested(S_LIOS), self.segments[-1].lios))
+
+        def cut(self, fn, *args) -> None:
+            super().cut(fn, *args)
+            self.segments.append(_Segment())
+
+        def alike(self) -> _Alike:
+            return _Alike(self.segments[-1])
+
+    _RECORDING[base] = Recording
+    return Recording
 
 
 def _guard_reads(model: Model, s: State, actor: Actor) -> tuple[set[int], set[int]]:
@@ -172,16 +184,13 @@ def step_footprint(model: Model, s: State, actor: Actor, lb: Label, choice: obje
     with the first stretch: a guard is evaluated with the step's lock held, before its body.
     ``guard``: the actor's guard reads in s, if the caller has them already."""
     g_jobs, g_lios = guard if guard is not None else _guard_reads(model, s, actor)
-    v = _Recording(s, model.sc)
-    try:
-        model.mutations.get(lb.name, lb.body)(v, actor.index, choice)
-    except Halt:
-        pass
+    v = _recording(model.View)(s, model.sc)
+    tr = model.step(s, actor, lb, choice, canonical=False, view=v)
     segs = v.segments
     return StepFootprint(frozenset(g_jobs).union(*(x.jobs for x in segs)),
                          frozenset(g_lios).union(*(x.lios for x in segs)),
                          tuple(frozenset(x.jobs | g_jobs if k == 0 else x.jobs) for k, x in enumerate(segs)),
-                         frozenset().union(*(x.alike for x in segs)), v.freeze())
+                         frozenset().union(*(x.alike for x in segs)), tr.target)
 
 
 def measure(model: Model, states: Iterable[State]) -> Footprint:

@@ -94,6 +94,9 @@ def describe(m: Model, s: State, ghosts: bool = False) -> dict[str, str]:
     for d, dm in enumerate(s[S_DAEMONS]):
         nm = LABELS[dm[DM.PC]].name
         out[f"aiod{d}"] = "idle" if nm == "D_SELECT" else f"{nm} job {jn(dm[DM.JOB])}"
+    resume = getattr(m, "resume_text", None)  # a SplitModel: steps suspended at a cut
+    if resume is not None:
+        out.update(resume(s))
     return out
 
 

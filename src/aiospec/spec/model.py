@@ -117,8 +117,11 @@ class Model:
         for c in (lb.choices(s, i, self) if lb.choices else (None,)):
             yield actor, lb, c
 
-    def step(self, s: State, actor: Actor, lb: Label, choice: object, canonical: bool = True) -> Transition:
-        v = self.View(s, self.sc)
+    def step(self, s: State, actor: Actor, lb: Label, choice: object, canonical: bool = True,
+             view: View | None = None) -> Transition:
+        """``view``: a View of s (of ``self.View``'s class) to run the step on, for a caller that
+        looks at it afterwards (``checker/footprint.py``)."""
+        v = view if view is not None else self.View(s, self.sc)
         body = self.mutations.get(lb.name, lb.body)
         try:
             body(v, actor.index, choice)
