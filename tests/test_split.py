@@ -33,7 +33,7 @@ def test_the_same_states_between_walks_and_the_same_verdicts(name):
     coarse, split = Model(sc), SplitModel(sc)
     a = set(reachable_states(coarse))
     b = reachable_states(split)
-    quiet = {s[:-1] for s in b if not any(s[-1])}
+    quiet = {s[:-1] for s in b if not any(r[0] for r in s[-1])}
     assert quiet == a
     assert len(b) > len(a) or name in ("errors", "rtems-lio")  # mid-walk states exist
     r1, _ = check(coarse)
@@ -43,7 +43,7 @@ def test_the_same_states_between_walks_and_the_same_verdicts(name):
 
 def test_a_suspended_walk_holds_its_lock():
     m = SplitModel(load("cancel-race"))
-    mid = [s for s in reachable_states(m) if any(s[-1])]
+    mid = [s for s in reachable_states(m) if any(r[0] for r in s[-1])]
     assert mid
     lock_free_daemon_step = False
     for s in mid:
@@ -80,3 +80,67 @@ def test_cli_check_and_footprint_split():
     assert r.exit_code == 0 and "12,767 states" in r.output and "t = 2:" in r.output
     r = CliRunner().invoke(main, ["check", "cancel-race", "--split-cuts", "--trace-out", "x"])
     assert r.exit_code == 2 and "--trace-out with --split-cuts" in r.output
+
+
+def test_the_layout_reads_split_states_back():
+    from aiospec.checker.symbolic.layout import Layout
+
+    m = SplitModel(load(RACE_N, {"T": 2}))
+    lay = Layout(m)
+    states = reachable_states(m)
+    mid = [s for s in states if any(r[0] for r in s[-1])]
+    assert mid and any(r[0] == 1 and r[1] >= 0 and r[2] > 0 for s in mid for r in s[-1])  # a walk past its first job
+    for s in states[::7]:
+        assert lay.state_of(lay.values(s)) == s
+
+
+def test_bmc_on_the_split_model_agrees_with_the_explicit_one():
+    """P-RETURN takes one step more when the cancel's walk is a step of its own (10, not 9);
+    BMC finds it at 10 and nothing shorter, and its trace replays on the split model."""
+    from aiospec.checker.symbolic.strengthen import bmc_exact
+    from aiospec.checker.trace import replay
+    from aiospec.spec.properties import PROPERTIES
+
+    m = SplitModel(load("cancel-race"))
+    r, ex = check(m)
+    assert {k: len(ex.witness_path(w)) for k, w in r.violations.items()} == {"P-RETURN": 10}
+    res = bmc_exact(m, 10, [p for p in PROPERTIES if p.name != "LOCKS"])
+    assert {k: v.depth for k, v in res.violations.items()} == {"P-RETURN": 10}
+    tr = replay(m, res.violations["P-RETURN"].path)
+    assert any(st.choice == CONTINUE for st in tr.steps)
+
+
+def test_prove_on_the_split_model():
+    """return-twice: the exit thread's rundown walk is split (107 states, not 99)."""
+    r = CliRunner().invoke(main, ["prove", "return-twice", "--split-cuts", "--no-progress", "--jobs", "1"],
+                           catch_exceptions=False)
+    assert r.exit_code == 0, r.output
+    assert "steps split at their cuts" in r.output and "mined from the 107 reachable states" in r.output
+    rows = [ln.split("│")[:3] for ln in r.output.splitlines() if ln.count("│") >= 4]
+    assert len(rows) == 11 and all("proved" in c[2] for c in rows)
+
+
+def test_renaming_copies_moves_where_a_walk_resumes():
+    """Mining renames the copies of a thread (``family.py``): on split states it must rename the
+    job a suspended walk resumes at, and an exit thread in mid-walk has started."""
+    from aiospec.checker.symbolic.family import Transport, thread_maps
+
+    m2, m1 = SplitModel(load(RACE_N, {"T": 2})), SplitModel(load(RACE_N, {"T": 1}))
+    states = reachable_states(m2)
+    seen = set(states)
+    swap = Transport(m2, m2, thread_maps(m2.sc, m2.sc)[1])
+    assert {swap(s) for s in states} == seen
+    grow = [Transport(m1, m2, tm) for tm in thread_maps(m1.sc, m2.sc)]
+    small = reachable_states(m1)
+    moved = [t(s) for t in grow for s in small if t.fits(s)]
+    assert moved and all(s in seen for s in moved)
+    assert any(not t.fits(s) for t in grow for s in small if s[-1][2][0])  # the exit thread walking
+
+
+@pytest.mark.slow
+def test_prove_race_n_two_requests_on_the_split_model():
+    r = CliRunner().invoke(main, ["prove", RACE_N, "--repeat", "T=2", "--split-cuts", "--no-progress"],
+                           catch_exceptions=False)
+    assert r.exit_code == 0, r.output
+    rows = [ln.split("│")[:3] for ln in r.output.splitlines() if ln.count("│") >= 4]
+    assert len(rows) == 11 and all("proved" in c[2] for c in rows)

@@ -14,7 +14,8 @@ import click
 from rich.console import Console
 from rich.markup import escape
 
-from .cli_options import make_dir, progress_option, repeat_option, write_output, writable_dir, writable_file
+from .cli_options import (make_dir, progress_option, repeat_option, split_option, write_output, writable_dir,
+                          writable_file)
 from .cli_progress import reporter
 from .spec.scenario import DEFAULT_SCENARIO, ScenarioError, builtin_names, load
 
@@ -39,12 +40,6 @@ def _load(name: str, profile: str | None, repeat: dict[str, int] | None = None):
 
         sc = replace(sc, profile=profile)
     return sc
-
-
-split_option = click.option(
-    "--split-cuts", "split_cuts", is_flag=True,
-    help="Cut every step at its View.cut points (each iteration of a walk of kaio_jobqueue a step of its own, the "
-         "walker keeping its lock): the model the any-size argument needs; its verdicts should be the same.")
 
 
 def _model(sc, split_cuts: bool):

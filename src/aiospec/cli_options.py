@@ -25,6 +25,13 @@ repeat_option = click.option(
          "thread in the file does).  Repeatable.")
 
 
+split_option = click.option(
+    "--split-cuts", "split_cuts", is_flag=True,
+    help="Cut every step at its View.cut points: each iteration of a walk of kaio_jobqueue becomes a step of its "
+         "own, the walker keeping its lock (docs/checker.md).  The model the any-size argument needs; the same "
+         "states between walks.")
+
+
 progress_option = click.option(
     "--progress/--no-progress", default=True,
     help="Show progress on stderr (a status line on a terminal, timestamped lines otherwise).")

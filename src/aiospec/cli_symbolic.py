@@ -10,7 +10,8 @@ import click
 from rich.markup import escape
 from rich.table import Table
 
-from .cli_options import CannotWrite, progress_option, repeat_option, write_output, writable_dir, writable_file
+from .cli_options import (CannotWrite, progress_option, repeat_option, split_option, write_output, writable_dir,
+                          writable_file)
 from .cli_progress import reporter
 
 
@@ -81,9 +82,10 @@ def _ctrl_c_stops() -> None:
 @jobs_option
 @progress_option
 @repeat_option
+@split_option
 def bmc(scenario: str, depth: int, profile: str | None, prop_names: tuple[str, ...], mutant: str | None,
         trace_out: Path | None, facts: bool, sample: int, por: bool, timeout: float | None, jobs: int | None,
-        progress: bool, repeat: dict[str, int]) -> None:
+        progress: bool, repeat: dict[str, int], split_cuts: bool) -> None:
     """Bounded model checking with z3: any property violated within DEPTH steps of SCENARIO.
 
     Exit status: 0 nothing violated within DEPTH, 1 a property violated, 2 bad input, 3 no
@@ -102,13 +104,16 @@ def bmc(scenario: str, depth: int, profile: str | None, prop_names: tuple[str, .
     if mutant is not None and mutant not in MUTANTS:
         err.print(f"[red]error:[/] unknown mutant {escape(mutant)!r} (see `aiospec mutants`)")
         sys.exit(2)
+    if split_cuts and trace_out:
+        err.print("[red]error:[/] --trace-out with --split-cuts: a trace file replays on the atomic model")
+        sys.exit(2)
     jobs = _jobs(jobs)
     mu = MUTANTS.get(mutant) if mutant else None
     props = _props(prop_names)
     limits = {"timeout": max(1, round(timeout * 1000))} if timeout else None
     t0 = time.perf_counter()
     with applied(mu):
-        model = model_for(sc, mu)
+        model = model_for(sc, mu, split_cuts)
         with reporter(err, f"encoding {sc.name}", enabled=progress) as say:
             if facts:
                 ps = props or [p for p in PROPERTIES if p.name not in NOT_BY_DEFAULT]
@@ -123,7 +128,8 @@ def bmc(scenario: str, depth: int, profile: str | None, prop_names: tuple[str, .
         how = (f"{res.facts} facts from {res.sampled:,} sampled states, {res.rounds} round{'s' if res.rounds > 1 else ''}"
                if facts else "no facts assumed") + ("" if por else ", no partial-order reduction")
         out.print(f"[bold]aiospec bmc {escape(sc.name)}[/] --depth {depth}"
-                  f"{' (mutant ' + escape(mutant) + ')' if mutant else ''}: {res.paths:,} symbolic paths, "
+                  f"{' (mutant ' + escape(mutant) + ')' if mutant else ''}"
+                  f"{', steps split at their cuts' if split_cuts else ''}: {res.paths:,} symbolic paths, "
                   f"{res.updates:,} guarded updates ({how}), encoded in {res.encode_seconds:.1f}s, "
                   f"solved in {res.solve_seconds:.1f}s")
         for name, v in sorted(res.violations.items(), key=lambda kv: kv[1].depth):
@@ -175,9 +181,10 @@ def bmc(scenario: str, depth: int, profile: str | None, prop_names: tuple[str, .
 @jobs_option
 @progress_option
 @repeat_option
+@split_option
 def prove(scenario: str, profile: str | None, prop_names: tuple[str, ...], mutant: str | None, bound: int,
           lemmas_out: Path | None, lemmas_in: Path | None, states_limit: int, k_max: int, search: bool,
-          minimal: bool, jobs: int | None, progress: bool, repeat: dict[str, int]) -> None:
+          minimal: bool, jobs: int | None, progress: bool, repeat: dict[str, int], split_cuts: bool) -> None:
     """Prove properties of SCENARIO for every depth, by induction with z3 (Houdini strengthening)."""
     _ctrl_c_stops()
     from .checker.mutants import MUTANTS, applied, model_for
@@ -204,12 +211,13 @@ def prove(scenario: str, profile: str | None, prop_names: tuple[str, ...], mutan
         except lemmafile.BadLemmaFile as e:
             err.print(f"[red]error:[/] {escape(str(lemmas_in))}: {escape(str(e))}")
             sys.exit(2)
-    elif not search and mutant is None and not repeat and (text := lemmafile.shipped(scenario)) is not None:
+    elif not search and mutant is None and not repeat and not split_cuts and \
+            (text := lemmafile.shipped(scenario)) is not None:  # (the shipped files are the atomic model's)
         only, source = lemmafile.read(text, sc.name), "the lemma file shipped with it"
         formulas = lemmafile.formulas(text, sc.name)
     mu = MUTANTS.get(mutant) if mutant else None
     with applied(mu):
-        model = model_for(sc, mu)
+        model = model_for(sc, mu, split_cuts)
         with reporter(err, f"proving on {sc.name}", enabled=progress) as say:
             def stale(r) -> bool:
                 return bool(r.dropped) or any(x.result != "proved" for x in r.results)
@@ -246,7 +254,8 @@ def prove(scenario: str, profile: str | None, prop_names: tuple[str, ...], mutan
     spec_lemmas = [x for x in rep.lemmas if not x.startswith("lemma: ")]
     mined = len(rep.lemmas) - len(spec_lemmas)
     if rep.lemmas:
-        out.print(f"[bold]aiospec prove {escape(sc.name)}[/]{' (mutant ' + escape(mutant) + ')' if mutant else ''}: "
+        out.print(f"[bold]aiospec prove {escape(sc.name)}[/]{' (mutant ' + escape(mutant) + ')' if mutant else ''}"
+                  f"{', steps split at their cuts' if split_cuts else ''}: "
                   f"{len(rep.lemmas):,} inductive lemmas of {rep.candidates:,} candidates: "
                   f"{', '.join(spec_lemmas) or 'no spec invariant'} and {mined:,} mined from {rep.mined_from or 'no states'}")
     if only is not None:

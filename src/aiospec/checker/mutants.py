@@ -58,8 +58,11 @@ def applied(m: Mutant | None) -> Iterator[None]:
             setattr(mod, hname, orig)
 
 
-def model_for(sc: Scenario, m: Mutant | None) -> Model:
-    return Model(sc, mutations=dict(m.labels) if m else None)
+def model_for(sc: Scenario, m: Mutant | None, split_cuts: bool = False) -> Model:
+    """The model of ``sc`` with mutant ``m`` applied; ``split_cuts``: a ``SplitModel``."""
+    from ..spec.split import SplitModel
+
+    return (SplitModel if split_cuts else Model)(sc, mutations=dict(m.labels) if m else None)
 
 
 # --- aio_complete -------------------------------------------------------------------------

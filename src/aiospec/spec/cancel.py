@@ -47,17 +47,17 @@ def _matches(v: View, a: int, j: int) -> bool:
     return slot.fd == call.fd and (call.aiocb is None or slot.aiocb == call.aiocb)
 
 
-def cancel_walk(v: View, a: int, j: int, budget: int | None = None) -> None:
-    """Continue TAILQ_FOREACH_SAFE(job, &kaio_jobqueue, plist, jobn) at ``j``, kaio held."""
+def cancel_walk(v: View, a: int, j: int, passed: int = 0) -> None:
+    """Continue TAILQ_FOREACH_SAFE(job, &kaio_jobqueue, plist, jobn) at ``j``, kaio held, having
+    passed ``passed`` jobs (a count, not a budget left, so that it means the same at every size)."""
     act = v.actors[a]
     rundown = is_rundown(v, a)
     acb = None if rundown else call_of(v, a).aiocb
-    if budget is None:
-        budget = 2 * len(v.sc.slots) + 2  # a walk longer than that has found a cycle in a corrupted list
+    most = 2 * len(v.sc.slots) + 2  # a walk longer than that has found a cycle in a corrupted list
     while j != -1:
-        v.cut(cancel_walk, a, j, budget)
-        budget -= 1
-        if budget < 0:
+        v.cut(cancel_walk, a, j, passed)
+        passed += 1
+        if passed > most:
             v.emit("kassert", "TAILQ", "the walk of kaio_jobqueue does not terminate (corrupted list)")
         name = v.sc.slots[j].aiocb
         if not v.touch(j, f"TAILQ_FOREACH_SAFE follows the saved successor jobn = {name}, already freed"):

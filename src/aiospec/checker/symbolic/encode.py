@@ -20,6 +20,7 @@ import z3
 from ...spec.model import Actor, Model, Transition
 from ...spec.properties import EVENT_PROPERTY, PROPERTIES, Ctx, Property
 from ...spec.actions import BY_NAME
+from ...spec.split import SplitModel, SplitView
 from ...spec.state import HALTING, S_GLOB, S_JOBS, S_KI, S_LIOS, S_LISTS, Event, Halt, View
 from .layout import Layout, SymList
 from .parallel import ActorSteps, spread
@@ -197,6 +198,21 @@ class _LazyList:
         return SymList(self.ln, self.el, self.ex)
 
 
+class SymSplitView(SymView):
+    """A SymView for a ``SplitModel``: a cut ends the step (``split.SplitView``'s rule), it
+    does not merge paths; the model stores where the step resumes."""
+
+    __slots__ = ("resume_from",)
+
+    def __init__(self, s, sc) -> None:
+        super().__init__(s, sc)
+        self.resume_from = None
+
+    cut = SplitView.cut
+    recording = SplitView.recording
+    observe = SplitView.observe
+
+
 def _wrap(e: z3.ExprRef, ex: PathExplorer):
     n = _num(z3.simplify(e))
     return n if n is not None else SymInt(e, ex)
@@ -259,8 +275,8 @@ def encode(model: Model, props: list[Property] | None = None, max_paths: int = 2
     that satisfy them, so BMC checks them on every frame (``bmc.FACTS``).  ``jobs``: actors
     encoded at once, in forked processes (``parallel.py``); the same relation, sooner."""
     t0 = time.perf_counter()
-    model = Model(dataclasses.replace(model.sc, slots=SymStatic(model.sc.slots)), mutations=model.mutations)
-    model.View = SymView
+    model = type(model)(dataclasses.replace(model.sc, slots=SymStatic(model.sc.slots)), mutations=model.mutations)
+    model.View = SymSplitView if isinstance(model, SplitModel) else SymView
     lay = Layout(model)
     xs = lay.frame("x")
     enc = Encoding(model, lay, xs)

@@ -18,6 +18,7 @@ from dataclasses import dataclass, replace
 
 from ...spec.model import Model
 from ...spec.scenario import LioEntry, Scenario, program_aiocbs, aiocbs_of
+from ...spec.split import S_RESUME
 from ...spec.state import S_ACTORS, S_AIOCBS, S_DAEMONS, S_GLOB, S_JOBS, S_KI, S_LIOS, S_LISTS, State
 from ...spec.variables import DM, G, J, Q, T
 
@@ -101,7 +102,9 @@ class Transport:
         thread is done, so when dst has threads outside the map (not started), not before."""
         grows = len(self.dst.sc.threads) > len(self.src.sc.threads)
         exit_ = len(self.src.sc.threads)
-        return not grows or s[S_ACTORS][exit_] == self.src_init[S_ACTORS][exit_]
+        i = self.src_init
+        return not grows or (s[S_ACTORS][exit_] == i[S_ACTORS][exit_]
+                             and (len(s) <= S_RESUME or s[S_RESUME][exit_] == i[S_RESUME][exit_]))
 
     def job(self, j: int) -> int:
         return self.jobs.get(j, j)  # keys are the jobs (>= 0): "none" (-1) stays itself
@@ -138,7 +141,13 @@ class Transport:
                 r[T.E] = mask(r[T.E])
             actors[self.actors[a]] = tuple(r)
         daemons = tuple(tuple(job(x, x) if f == DM.JOB else x for f, x in enumerate(rec)) for rec in s[S_DAEMONS])
-        return (tuple(jobs), tuple(aiocbs), tuple(lios), s[S_KI], lists, tuple(g), tuple(actors), daemons)
+        out = (tuple(jobs), tuple(aiocbs), tuple(lios), s[S_KI], lists, tuple(g), tuple(actors), daemons)
+        if len(init) > S_RESUME:  # a SplitModel's: where each thread's suspended step resumes, and at which job
+            resume = list(init[S_RESUME])
+            for a, (fn, j, passed) in enumerate(s[S_RESUME]):
+                resume[self.actors[a]] = (fn, job(j, j), passed)
+            out += (tuple(resume),)
+        return out
 
 
 def closure(model: Model, states: list[State], cap: int | None = None) -> list[State]:

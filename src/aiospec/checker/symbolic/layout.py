@@ -22,6 +22,7 @@ from ...spec.constants import Alloc, CancelFn, Errno, HandleFn, Sigev
 from ...spec.scenario import Scenario
 from ...spec.state import S_ACTORS, S_AIOCBS, S_DAEMONS, S_GLOB, S_JOBS, S_KI, S_LIOS, S_LISTS
 from ...spec.program import calls_of
+from ...spec.split import RESUMABLE, RESUME_WIDTH, S_RESUME
 from ...spec.variables import DM, G, T, ACTOR_VARS, AIOCB_VARS, DAEMON_VARS, GLOBAL_VARS, JOB_VARS, KI_VARS, LIO_VARS, LIST_VARS, Q, Var
 from .values import PathExplorer, SymInt
 
@@ -146,6 +147,12 @@ class Layout:
         flat(S_GLOB, "glob", GLOBAL_VARS)
         rec(S_ACTORS, "actor", model.n_actors, ACTOR_VARS)
         rec(S_DAEMONS, "daemon", sc.daemons, DAEMON_VARS)
+        self.resumes = bool(getattr(model, "resumes", False))  # a SplitModel: where suspended steps resume
+        if self.resumes:
+            for a in range(model.n_actors):
+                slots.append(Slot(f"resume[{a}].fn", S_RESUME, a, 0, 0, len(RESUMABLE)))
+                slots.append(Slot(f"resume[{a}].job", S_RESUME, a, 1, -1, nj - 1))
+                slots.append(Slot(f"resume[{a}].passed", S_RESUME, a, 2, 0, 2 * nj + 2))
         self.slots = slots
         self.index = {(s.comp, s.rec, s.field): i for i, s in enumerate(slots)}
         self._order = self._flat_order(model)  # where each slot sits in ``_flat``'s run of a state
@@ -182,6 +189,9 @@ class Layout:
                 cs.append(x <= n)
                 pc = xs[self.index[(S_ACTORS, s.rec, T.PC)]]
                 cs.append((x == n) == (pc == -1))
+            if s.comp == S_RESUME and s.field == 0:  # only a walk keeps its place and count
+                cs.append(z3.Implies(x != 1, z3.And(xs[self.index[(S_RESUME, s.rec, 1)]] == -1,
+                                                    xs[self.index[(S_RESUME, s.rec, 2)]] == 0)))
         for q in range(Q.width):
             ln = xs[self.index[(S_LISTS, q, -1)]]
             for i in range(self.caps[q]):
@@ -213,6 +223,10 @@ class Layout:
             pos[(S_LISTS, q, -1)] = len(pos)
             for i in range(cap):
                 pos[(S_LISTS, q, i)] = len(pos)
+        if self.resumes:
+            for a in range(model.n_actors):
+                for f in range(RESUME_WIDTH):
+                    pos[(S_RESUME, a, f)] = len(pos)
         return np.array([pos[(s.comp, s.rec, s.field)] for s in self.slots], dtype=np.intp)
 
     def _flat(self, st) -> list[int]:
@@ -231,6 +245,9 @@ class Layout:
                 out += [-1] * (cap - len(lst))
             else:
                 out += lst[:cap]
+        if self.resumes:
+            for r in st[S_RESUME]:
+                out += r
         return out
 
     def values(self, state) -> list[int]:
@@ -257,10 +274,11 @@ class Layout:
 
         lists = tuple(tuple(get[(S_LISTS, q, i)] for i in range(max(0, min(get[(S_LISTS, q, -1)], self.caps[q]))))
                       for q in range(Q.width))
-        return (recs(S_JOBS, len(sc.slots), len(JOB_VARS)), recs(S_AIOCBS, len(sc.aiocbs), len(AIOCB_VARS)),
-                recs(S_LIOS, sc.lio_count, len(LIO_VARS)), tuple(get[(S_KI, -1, f)] for f in range(len(KI_VARS))),
-                lists, tuple(get[(S_GLOB, -1, f)] for f in range(len(GLOBAL_VARS))),
-                recs(S_ACTORS, m.n_actors, len(ACTOR_VARS)), recs(S_DAEMONS, sc.daemons, len(DAEMON_VARS)))
+        st = (recs(S_JOBS, len(sc.slots), len(JOB_VARS)), recs(S_AIOCBS, len(sc.aiocbs), len(AIOCB_VARS)),
+              recs(S_LIOS, sc.lio_count, len(LIO_VARS)), tuple(get[(S_KI, -1, f)] for f in range(len(KI_VARS))),
+              lists, tuple(get[(S_GLOB, -1, f)] for f in range(len(GLOBAL_VARS))),
+              recs(S_ACTORS, m.n_actors, len(ACTOR_VARS)), recs(S_DAEMONS, sc.daemons, len(DAEMON_VARS)))
+        return st + (recs(S_RESUME, m.n_actors, RESUME_WIDTH),) if self.resumes else st
 
     # -- a symbolic State over a frame's variables -----------------------------------------
     def sym_state(self, xs: list[z3.BitVecRef], ex: PathExplorer):
@@ -275,10 +293,11 @@ class Layout:
 
         lists = tuple(SymList(xs[self.index[(S_LISTS, q, -1)]], [xs[self.index[(S_LISTS, q, i)]] for i in range(self.caps[q])],
                               ex) for q in range(Q.width))
-        return (recs(S_JOBS, len(sc.slots), len(JOB_VARS)), recs(S_AIOCBS, len(sc.aiocbs), len(AIOCB_VARS)),
-                recs(S_LIOS, sc.lio_count, len(LIO_VARS)), tuple(leaf((S_KI, -1, f)) for f in range(len(KI_VARS))),
-                lists, tuple(leaf((S_GLOB, -1, f)) for f in range(len(GLOBAL_VARS))),
-                recs(S_ACTORS, m.n_actors, len(ACTOR_VARS)), recs(S_DAEMONS, sc.daemons, len(DAEMON_VARS)))
+        st = (recs(S_JOBS, len(sc.slots), len(JOB_VARS)), recs(S_AIOCBS, len(sc.aiocbs), len(AIOCB_VARS)),
+              recs(S_LIOS, sc.lio_count, len(LIO_VARS)), tuple(leaf((S_KI, -1, f)) for f in range(len(KI_VARS))),
+              lists, tuple(leaf((S_GLOB, -1, f)) for f in range(len(GLOBAL_VARS))),
+              recs(S_ACTORS, m.n_actors, len(ACTOR_VARS)), recs(S_DAEMONS, sc.daemons, len(DAEMON_VARS)))
+        return st + (recs(S_RESUME, m.n_actors, RESUME_WIDTH),) if self.resumes else st
 
     def terms_of(self, state, xs: list[z3.BitVecRef]) -> list[z3.BitVecRef]:
         """The flat vector of terms a (partly) symbolic post-state denotes."""
