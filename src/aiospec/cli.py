@@ -42,13 +42,6 @@ def _load(name: str, profile: str | None, repeat: dict[str, int] | None = None):
     return sc
 
 
-def _model(sc, split_cuts: bool):
-    from .spec.model import Model
-    from .spec.split import SplitModel
-
-    return SplitModel(sc) if split_cuts else Model(sc)
-
-
 class _Group(click.Group):
     """Ctrl-C stops a command with click's "Aborted!" (exit 1), also when it lands while ctypes
     converts an argument of a z3 call: ctypes then raises ``ArgumentError("argument 2:
@@ -88,6 +81,7 @@ def check(scenario: str, max_states: int | None, profile: str | None, trace_out:
     """Explore every interleaving of SCENARIO (a built-in name or a TOML file) and check every property."""
     from .checker.explore import Explorer
     from .checker.report import print_report, verdicts
+    from .checker.mutants import model_for
     from .checker.trace import format_trace, replay
     from .cli_trace import write_trace_files
 
@@ -95,7 +89,7 @@ def check(scenario: str, max_states: int | None, profile: str | None, trace_out:
         raise BadInput("--trace-out with --split-cuts: a trace file replays on the atomic model, which has no "
                        "steps split at cuts; print the counterexamples instead")
     sc = _load(scenario, profile, repeat)
-    model = _model(sc, split_cuts)
+    model = model_for(sc, None, split_cuts)
     t0 = time.perf_counter()
     with reporter(err, f"exploring {sc.name}", enabled=progress) as say:
         def tick(n: int, t: int, d: int) -> None:
@@ -125,7 +119,8 @@ def check(scenario: str, max_states: int | None, profile: str | None, trace_out:
                   "see docs/findings.md for the ones that are findings about vfs_aio.c")
     if json_out:
         write_output(json_out, json.dumps({
-            "scenario": sc.name, "profile": sc.profile, "split_cuts": split_cuts, "states": res.states, "transitions": res.transitions,
+            "scenario": sc.name, "profile": sc.profile, "split_cuts": split_cuts, "states": res.states,
+            "transitions": res.transitions,
             "depth": res.depth, "seconds": res.seconds, "states_per_second": res.states_per_second,
             "peak_rss_mb": res.peak_rss_mb, "complete": res.complete,
             "verdicts": [{"property": n, "kind": k, "verdict": v, "detail": d, "steps": s}
@@ -259,8 +254,9 @@ def replay(trace_file: Path, scenario_file: Path | None, timeout: float) -> None
 def footprint(scenario: str, profile: str | None, repeat: dict[str, int], limit: int, split_cuts: bool) -> None:
     """How many jobs one atomic step reads or writes (the t of the any-size argument), per label."""
     from .checker.footprint import measure, states_of
+    from .checker.mutants import model_for
 
-    model = _model(_load(scenario, profile, repeat), split_cuts)
+    model = model_for(_load(scenario, profile, repeat), None, split_cuts)
     states, complete = states_of(model, limit)
     fp = measure(model, states)
     name = model.sc.name + (", steps split at their cuts" if split_cuts else "")

@@ -9,9 +9,10 @@ this model holds in every state the atomic one reaches.  The converse is what ch
 shows: the new states are mid-walk states, where only steps that take no lock the walker
 holds may come in between (the I/O a daemon does unlocked, ``aio_free_entry``'s tail).
 
-The state gains one component, last: per thread, () or where its suspended step resumes
-(the function the cut names, by its place in this model's registry, and the cut's other
-arguments).  Owner: the thread; guarded by the lock of the label at its program counter.
+The state gains one component, last (``S_RESUME``): per thread, ``NOT_HELD`` or where its
+suspended step resumes, as (the function the cut names, by its place in ``RESUMABLE`` from
+1; the job the walk is at; how many jobs it has passed).  Owner: the thread; guarded by the
+lock of the label at its program counter, which the thread holds while suspended.
 """
 
 from __future__ import annotations
@@ -42,8 +43,11 @@ def mutexes(lock: str) -> frozenset[str]:
 
 
 class _Suspend(Exception):
-    def __init__(self, fn, args: tuple) -> None:
-        self.fn, self.args = fn, args
+    """A step reached a cut it does not resume from: it ends there."""
+
+    def __init__(self, fn, cut_args: tuple) -> None:
+        super().__init__("cut")
+        self.fn, self.cut_args = fn, cut_args
 
 
 class SplitView(View):
@@ -143,12 +147,12 @@ class SplitModel(Model):
             else:
                 self.mutations.get(lb.name, lb.body)(v, actor.index, choice)
         except _Suspend as e:
-            if actor.kind != KIND_THREAD or not e.args or e.args[0] is not actor.index:
+            if actor.kind != KIND_THREAD or not e.cut_args or e.cut_args[0] is not actor.index:
                 raise AssertionError(f"a cut in {lb.name} does not name the thread that takes the step") from None
             k = next((i for i, (f, _n) in enumerate(RESUMABLE, 1) if f is e.fn), None)
             if k is None:
                 raise ValueError(f"a cut in {lb.name} names {e.fn.__name__}, which split.RESUMABLE does not list")
-            rest = e.args[1:]
+            rest = e.cut_args[1:]
             after = (k, *rest, *NOT_HELD[1 + len(rest):])
         except Halt:
             pass

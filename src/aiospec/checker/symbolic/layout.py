@@ -6,7 +6,9 @@ the slots past the length holding -1.  The range each variable may take comes fr
 declared domain (``Var.domain``): ``DOMAINS`` maps each domain to bounds for a scenario, and
 a variable whose domain has no entry is an error, so a new variable must say its range here.
 Those ranges are the type invariant ``TypeOK``: assumed when steps are encoded, and checked
-(by BMC on every frame, and proved by ``aiospec prove``), never taken on trust.
+(by BMC on every frame, and proved by ``aiospec prove``), never taken on trust.  A
+``SplitModel``'s state has three more variables per thread: where its suspended step
+resumes (``spec/split.py``).
 """
 
 from __future__ import annotations
