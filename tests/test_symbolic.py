@@ -435,7 +435,7 @@ def test_houdini_asking_questions_at_once_keeps_and_drops_the_same(one_at_a_time
     subset is unique, so the survivors and the dropped candidates must be those of one at a
     time, each dropped once, and what survives must pass the question about every step at once.
     Here every question of a pass is answered before any answer is read (``_LateAnswers``);
-    real threads are compared the same way by ``test_concrete`` (strengthen with jobs=2)."""
+    real threads are compared with one at a time by ``test_concrete`` (strengthen with jobs=2)."""
     from aiospec.checker.symbolic import houdini as H
 
     m, un, step, cands, kept1, dropped1, complete1 = one_at_a_time
