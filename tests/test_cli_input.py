@@ -561,3 +561,30 @@ def test_default_jobs_reads_aiospec_jobs_or_counts_the_cpus(monkeypatch):
     assert default_jobs() == 3
     monkeypatch.delenv("AIOSPEC_JOBS")
     assert default_jobs() == len(os.sched_getaffinity(0))
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")  # the finalizer's, on purpose
+def test_a_ctrl_c_swallowed_by_a_finalizer_is_raised_again():
+    """A SIGINT landing in a ``__del__`` (z3 frees terms that way) is printed as "Exception
+    ignored" and lost; ``interrupt`` remembers it, and Houdini's next question raises it (a CI
+    run of ``prove --jobs 2`` once ran on to its timeout after a Ctrl-C)."""
+    import gc
+    import signal
+
+    from aiospec.checker import interrupt
+
+    class Freed:
+        def __del__(self):
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(0.2)  # the handler runs here, inside the finalizer
+
+    before = signal.getsignal(signal.SIGINT)
+    try:
+        interrupt.install()
+        Freed()
+        gc.collect()
+        with pytest.raises(KeyboardInterrupt):
+            interrupt.check()
+        interrupt.check()  # raised once, then forgotten
+    finally:
+        signal.signal(signal.SIGINT, before)

@@ -54,7 +54,10 @@ def _ctrl_c_stops() -> None:
     when the check under way ends."""
     import z3
 
+    from .checker import interrupt
+
     z3.set_param("ctrl_c", False)
+    interrupt.install()  # and a Ctrl-C that lands in a finalizer is not lost
 
 
 @click.command()

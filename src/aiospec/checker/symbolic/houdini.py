@@ -28,6 +28,7 @@ from typing import Callable
 import z3
 from z3 import z3core
 
+from .. import interrupt
 from .concrete import Amplifier, postorder
 from .rename import Renamer
 
@@ -132,6 +133,7 @@ def houdini(s: z3.Solver, init: list[int], un, step: z3.BoolRef, cands: list[Can
             work = deque(questions.todo)
             done = 0
             while work or ask.flying:
+                interrupt.check()
                 while work and ask.free():  # hand out questions while a solver is free
                     qq = work.popleft()
                     lo, hi, asked = qq

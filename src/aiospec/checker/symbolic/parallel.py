@@ -26,6 +26,8 @@ from typing import Any, Callable
 
 import z3
 
+from .. import interrupt
+
 
 @dataclass
 class ActorSteps:
@@ -82,6 +84,7 @@ def spread(work: Any, actors: list, jobs: int, progress: Callable[[str], None] |
                 proc.start()
                 theirs.close()
                 running[mine] = (i, proc)
+            interrupt.check()
             for conn in wait(list(running)):
                 i, proc = running.pop(conn)
                 try:
