@@ -40,7 +40,7 @@ def test_a_proof_from_its_own_lemma_file_keeps_every_lemma_and_searches_nothing(
     assert len(only) == len(rep.lemmas) and "TYPE-OK" in only
     widths: list[int] = []
     real = houdini._new_solver
-    monkeypatch.setattr(houdini, "_new_solver", lambda ctx, ms, lo, hi: widths.append(hi - lo + 1) or real(ctx, ms, lo, hi))
+    monkeypatch.setattr(houdini, "_new_solver", lambda ctx, ms, lo, hi, *w: widths.append(hi - lo + 1) or real(ctx, ms, lo, hi, *w))
     again = prove(Model(load("cancel-race")), only=only)
     assert again.dropped == [] and sorted(again.lemmas) == sorted(rep.lemmas)
     assert again.candidates == len(rep.lemmas) < rep.candidates

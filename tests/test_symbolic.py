@@ -483,17 +483,17 @@ def test_houdini_asks_each_half_when_the_solver_cannot_answer(one_at_a_time, mon
 
     asked: list = []
     real = H._new_solver
-    monkeypatch.setattr(H, "_new_solver", lambda ctx, ms, lo, hi: _NoAnswerOnWideQuestions(real(ctx, ms, lo, hi),
+    monkeypatch.setattr(H, "_new_solver", lambda ctx, ms, lo, hi, *w: _NoAnswerOnWideQuestions(real(ctx, ms, lo, hi, *w),
                                                                                          lo, hi, asked))
     halves, dropped = run()
     assert halves == whole and not any("solver gave" in d for d in dropped)
     assert any(hi - lo + 1 > 40 for lo, hi in asked) and any(hi - lo + 1 <= 20 for lo, hi in asked)
-    monkeypatch.setattr(H, "_new_solver", lambda ctx, ms, lo, hi: _NoAnswerOnWideQuestions(real(ctx, ms, lo, hi),
+    monkeypatch.setattr(H, "_new_solver", lambda ctx, ms, lo, hi, *w: _NoAnswerOnWideQuestions(real(ctx, ms, lo, hi, *w),
                                                                                          lo, hi, asked, limit=0))
     nothing, dropped = run()  # not even one move answers: nothing is claimed
     assert nothing == [] and dropped[-1].startswith("(solver gave unknown")
     asked.clear()  # asked in parts of at most 16 moves from the start: the same survivors, nothing wider asked
-    monkeypatch.setattr(H, "_new_solver", lambda ctx, ms, lo, hi: _NoAnswerOnWideQuestions(real(ctx, ms, lo, hi),
+    monkeypatch.setattr(H, "_new_solver", lambda ctx, ms, lo, hi, *w: _NoAnswerOnWideQuestions(real(ctx, ms, lo, hi, *w),
                                                                                          lo, hi, asked, limit=16))
     parts, dropped = run(max_moves=16)
     assert parts == whole and not any("solver gave" in d for d in dropped)

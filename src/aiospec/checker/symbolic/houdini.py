@@ -67,7 +67,7 @@ def houdini(s: z3.Solver, init: list[int], un, step: z3.BoolRef, cands: list[Can
             progress: Callable[[str], None] | None = None,
             timeout_ms: int | None = None,
             explicit: Callable[[list[z3.BoolRef]], Amplifier] | None = None,
-            max_moves: int | None = None, jobs: int = 1) -> tuple[list[Candidate], bool]:
+            max_moves: int | None = None, jobs: int = 1, whole: bool = False) -> tuple[list[Candidate], bool]:
     """The largest inductive subset of ``cands``: those true initially and kept by every step
     from a state satisfying all of them.
 
@@ -86,7 +86,12 @@ def houdini(s: z3.Solver, init: list[int], un, step: z3.BoolRef, cands: list[Can
     breaks from it is dropped at once.  ``max_moves``: an actor step with more paths than this is
     asked about in near-equal parts from the start, instead of whole and halved only after the
     time limit (see ``MAX_MOVES``).  ``jobs``: how many questions are asked at once, each on a z3
-    context and a thread of its own (``_Pool``); the survivors are the same, found sooner."""
+    context and a thread of its own (``_Pool``); the survivors are the same, found sooner.
+    ``whole``: each question is bit-blasted whole and handed to the SAT solver (z3's ``qfbv``
+    tactic) instead of the incremental core.  For checking a certificate, where each question is
+    asked once and says "unsat", that is 2-4x faster and uses a third of the memory (``default``'s
+    file: Houdini 77 s to 39 s, 1.5 GB to 0.4 GB); a search asks each step again after every drop,
+    where the incremental core's learnt clauses pay (``lio-wait``: 110 s against 184 s)."""
     x0 = un.frames[0]
     keep = []
     at_init = Renamer([(x, z3.BitVecVal(v, x.size())) for x, v in zip(x0, init)])
@@ -107,8 +112,8 @@ def houdini(s: z3.Solver, init: list[int], un, step: z3.BoolRef, cands: list[Can
     pinned: set[int] = set()
     questions = _Questions(un, cands, max_moves)
     fast = _Fast(s, post, pre)
-    ask = _Asker(s, un, cands, assume_pre, post, fast, timeout_ms) if jobs <= 1 else \
-        _Pool(jobs, s, un, cands, assume_pre, post, fast, timeout_ms)
+    ask = _Asker(s, un, cands, assume_pre, post, fast, timeout_ms, whole) if jobs <= 1 else \
+        _Pool(jobs, s, un, cands, assume_pre, post, fast, timeout_ms, whole)
     amp = explicit([c[1] for c in cands]) if explicit is not None else None
     n = 0
     npass = 0
@@ -191,9 +196,9 @@ class _Asker:
     """Asks each question on the caller's thread, in the caller's context, one at a time."""
 
     def __init__(self, s: z3.Solver, un, cands: list[Candidate], assume_pre: list, post: list,
-                 fast: "_Fast", timeout_ms: int | None) -> None:
+                 fast: "_Fast", timeout_ms: int | None, whole: bool = False) -> None:
         self.ctx, self.un, self.cands, self.assume_pre, self.post = s.ctx, un, cands, assume_pre, post
-        self.fast, self.timeout_ms = fast, timeout_ms
+        self.fast, self.timeout_ms, self.whole = fast, timeout_ms, whole
         self.solvers: dict[tuple[int, int], z3.Solver] = {}
         self.flying: list[tuple] = []
 
@@ -208,7 +213,7 @@ class _Asker:
     def submit(self, qq: tuple, hit: list[int], assumed: set[int], version: int, n: int) -> None:
         lo, hi, asked = qq
         if (lo, hi) not in self.solvers:
-            self.solvers[lo, hi] = g = _new_solver(self.ctx, self.timeout_ms, lo, hi)
+            self.solvers[lo, hi] = g = _new_solver(self.ctx, self.timeout_ms, lo, hi, self.whole)
             g.add(*self.formulas(lo, hi, asked))
         g = self.solvers[lo, hi]
         goal = z3.Bool(f"goal{n}")
@@ -239,8 +244,8 @@ class _Pool(_Asker):
     "unsat" was for an older set of survivors is asked again."""
 
     def __init__(self, jobs: int, s: z3.Solver, un, cands: list[Candidate], assume_pre: list, post: list,
-                 fast: "_Fast", timeout_ms: int | None) -> None:
-        super().__init__(s, un, cands, assume_pre, post, fast, timeout_ms)
+                 fast: "_Fast", timeout_ms: int | None, whole: bool = False) -> None:
+        super().__init__(s, un, cands, assume_pre, post, fast, timeout_ms, whole)
         self.ctxs = [z3.Context() for _ in range(jobs)]
         self.pre: list[list | None] = [None] * jobs  # per context: the pre-state literals' ASTs
         self.keep: list[list] = [[] for _ in range(jobs)]
@@ -261,7 +266,7 @@ class _Pool(_Asker):
             v = z3.AstVector(ctx=self.ctx)
             for f in self.formulas(lo, hi, asked):
                 v.push(f)
-            self.wsolvers[w, lo, hi] = g = _new_solver(ctx, self.timeout_ms, lo, hi)
+            self.wsolvers[w, lo, hi] = g = _new_solver(ctx, self.timeout_ms, lo, hi, self.whole)
             g.add(*v.translate(ctx))
         g = self.wsolvers[w, lo, hi]
         if self.pre[w] is None:
@@ -306,9 +311,10 @@ class _Pool(_Asker):
 MAX_MOVES = 64
 
 
-def _new_solver(ctx: z3.Context, timeout_ms: int | None, lo: int, hi: int) -> z3.Solver:
-    """A solver for the questions about moves lo..hi (a seam for tests: they make one fail)."""
-    g = z3.SolverFor("QF_BV", ctx=ctx)
+def _new_solver(ctx: z3.Context, timeout_ms: int | None, lo: int, hi: int, whole: bool = False) -> z3.Solver:
+    """A solver for the questions about moves lo..hi (a seam for tests: they make one fail);
+    ``whole``: one that bit-blasts each question afresh (see ``houdini``)."""
+    g = z3.Tactic("qfbv", ctx=ctx).solver() if whole else z3.SolverFor("QF_BV", ctx=ctx)
     if timeout_ms is not None:
         g.set("timeout", timeout_ms)
     return g

@@ -224,7 +224,7 @@ def _on_encoding(model: Model, enc: Encoding, states: list, timeout_ms: int,
     s.set("timeout", timeout_ms)
     cands, _ = houdini(s, un.init_values(model), un, step, cands, rep.dropped, timeout_ms=timeout_ms,
                        explicit=amplifier_for(model, enc.layout, x0),
-                       max_moves=MAX_MOVES, jobs=jobs)
+                       max_moves=MAX_MOVES, jobs=jobs, whole=only is not None)
     rep.lemmas = [c[0] for c in cands]
     kept = set(rep.lemmas)
     rep.formulas = {t: f for t, f in mined if f"lemma: {t}" in kept}

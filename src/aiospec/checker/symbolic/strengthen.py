@@ -109,7 +109,8 @@ def strengthen(model: Model, props: list[Property] | None = None, limit: int = 5
     set).  ``invariants``: the spec's invariant properties are candidates too; they make the
     language stronger (a flag invariant often keeps a type bound inductive).  ``only``: the
     candidates to start from, by name (a lemma file an earlier run wrote): Houdini then has
-    little or nothing to drop, and what survives is checked as always.  ``explicit``: Houdini
+    little or nothing to drop, and what survives is checked as always; its questions are
+    bit-blasted whole (``houdini``'s ``whole``), since each is asked once.  ``explicit``: Houdini
     also steps each counterexample's pre-state explicitly (``concrete.Amplifier``), which
     drops the same candidates in fewer questions.  ``jobs``: Houdini's questions asked at once, and
     actors encoded at once (``encode``).
@@ -157,7 +158,7 @@ def strengthen(model: Model, props: list[Property] | None = None, limit: int = 5
         kept, complete = houdini(s, un.init_values(model), un, step, cands, lost, protect=protect,
                                  progress=lambda m: say(f"round {rnd}: {m}"), timeout_ms=timeout_ms,
                                  explicit=amplifier_for(model, lay, x0) if explicit else None,
-                                 max_moves=MAX_MOVES, jobs=jobs)
+                                 max_moves=MAX_MOVES, jobs=jobs, whole=only is not None)
         hs += time.perf_counter() - t1
         dropped += lost
         names = {c[0] for c in kept}
