@@ -32,16 +32,21 @@ def certificate():
 
 
 def test_a_proof_from_its_own_lemma_file_keeps_every_lemma_and_searches_nothing(certificate, monkeypatch):
-    """...and asks about each actor step in parts of at most ``MAX_MOVES`` paths."""
+    """...and asks about each actor step in parts of at most ``MAX_MOVES`` paths, each question
+    bit-blasted whole (``houdini``'s ``whole``: asked once, where the search that wrote the
+    file asked each step again and again on the incremental solver)."""
     from aiospec.checker.symbolic import houdini, strengthen
 
     rep, text = certificate
     only = lemmafile.read(text, "cancel-race")
     assert len(only) == len(rep.lemmas) and "TYPE-OK" in only
     widths: list[int] = []
+    whole: list[bool] = []
     real = houdini._new_solver
-    monkeypatch.setattr(houdini, "_new_solver", lambda ctx, ms, lo, hi, *w: widths.append(hi - lo + 1) or real(ctx, ms, lo, hi, *w))
+    monkeypatch.setattr(houdini, "_new_solver", lambda ctx, ms, lo, hi, w=False: widths.append(hi - lo + 1)
+                        or whole.append(w) or real(ctx, ms, lo, hi, w))
     again = prove(Model(load("cancel-race")), only=only)
+    assert whole and all(whole)
     assert again.dropped == [] and sorted(again.lemmas) == sorted(rep.lemmas)
     assert again.candidates == len(rep.lemmas) < rep.candidates
     assert {r.prop: r.result for r in again.results} == {t: "proved" for t in TARGETS}
