@@ -6,6 +6,7 @@ import random
 from pathlib import Path
 
 import pytest
+import z3
 from hypothesis import given, settings, strategies as hs
 
 from aiospec.checker.symbolic.family import ThreadMap, Transport, thread_maps
@@ -161,3 +162,60 @@ def test_the_census_counts_what_projecting_gives(race):
     assert (c.jobs, c.maps) == (1, 2)
     assert c.reachable == len(fits) and c.distinct > c.reachable
     assert 0 < c.hidden < c.distinct - c.reachable + 1 and c.longest <= 3
+
+
+_SOLVERS: dict = {}
+
+
+def _type_ok(lay, values) -> bool:
+    """Whether the concrete vector satisfies ``lay.type_ok`` (one solver per layout, the values
+    given as assumptions)."""
+    if id(lay) not in _SOLVERS:
+        xs = lay.frame("x")
+        g = z3.Solver()
+        g.add(lay.type_ok(xs))
+        _SOLVERS[id(lay)] = (lay, g, xs)
+    _, g, xs = _SOLVERS[id(lay)]
+    return g.check(*[x == v for x, v in zip(xs, values)]) == z3.sat
+
+
+@pytest.mark.parametrize("fam", ["race-n", "fsync-n"])
+def test_the_hidden_layout_holds_every_projection_and_every_real_state(race, fam):
+    """``Layout(hidden=True)`` is where the miner and, later, the encoder meet projections: each
+    one fits its ranges (HIDDEN in pointers and lists, counts past the jobs shown), as does
+    every state of the family itself, which the plain layout of one copy cannot hold."""
+    from aiospec.checker.symbolic.layout import Layout
+
+    ms, states = race[fam, Model]
+    small, big = ms[1], ms[2]
+    lay, plain = Layout(small, hidden=True), Layout(small)
+    projected = sorted({Projection(big, small, tm)(s) for tm in thread_maps(small.sc, big.sc) for s in states[2]})
+    sample = projected[:: max(1, len(projected) // 150)]
+    assert any(holds_hidden(s) for s in sample)
+    assert all(_type_ok(lay, lay.values(s)) for s in sample)
+    assert all(_type_ok(lay, lay.values(s)) for s in states[1])
+    assert not all(_type_ok(plain, plain.values(s)) for s in sample)  # a count past one copy's jobs
+
+
+def test_the_hidden_layout_still_refuses_what_no_projection_holds(race):
+    """Two markers in a row (runs merge), a shown job listed twice, an entry past the length."""
+    from aiospec.checker.symbolic.layout import Layout
+    from aiospec.spec.variables import Q
+
+    ms, states = race["race-n", Model]
+    lay = Layout(ms[1], hidden=True)
+    base = ms[1].initial()
+
+    def with_list(entries: tuple) -> list[int]:
+        s = list(base)
+        lists = list(s[S_LISTS])
+        lists[Q.JOBQ] = entries
+        s[S_LISTS] = tuple(lists)
+        return lay.values(tuple(s))
+    assert _type_ok(lay, with_list((HIDDEN, 0, HIDDEN)))
+    assert not _type_ok(lay, with_list((HIDDEN, HIDDEN)))
+    assert not _type_ok(lay, with_list((0, HIDDEN, 0)))
+    v = with_list((0,))
+    v[lay.index[(S_LISTS, Q.JOBQ, 1)]] = HIDDEN  # past the length
+    assert not _type_ok(lay, v)
+    assert Layout(ms[1]).slots == Layout(ms[1], hidden=False).slots and lay.caps[Q.JOBQ] == 2 * 1 + 2

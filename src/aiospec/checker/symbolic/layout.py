@@ -30,6 +30,14 @@ from .values import PathExplorer, SymInt
 
 Bounds = tuple[int, int]
 
+HIDDEN = -2  # in a projection (``project.py``): a job of a copy not shown; -1 stays "none"
+# the variables that may hold a job and so, in a projection, HIDDEN
+_POINTERS = ("job or NIL",)
+_POINTER_LOCALS = ("actor.A", "actor.B")
+# counts of jobs (and sequence numbers): a projection keeps their values, which the hidden
+# jobs make as large as the family is, so there they have no upper bound
+_COUNTS = ("0..jobs", "-1 or 0..jobs", "0..n", "0..n+1")
+
 
 def _nj(sc: Scenario) -> int:
     return len(sc.slots)
@@ -113,28 +121,44 @@ class Slot:
 
 
 class Layout:
-    """Where each scalar of a scenario's state lives in the flat vector, and its range."""
+    """Where each scalar of a scenario's state lives in the flat vector, and its range.
 
-    def __init__(self, model) -> None:
+    ``hidden``: the layout of projections (``project.py``), where a job pointer or a list entry
+    may be ``HIDDEN``, a list holds a marker between any two of its shown entries, so its
+    capacity is 2k + 1 for k jobs (plus the one slot of slack every list has), and a count of
+    jobs has no upper bound."""
+
+    def __init__(self, model, hidden: bool = False) -> None:
         sc = model.sc
         self.model = model
         self.sc = sc
+        self.hidden = hidden
         nj = len(sc.slots)
-        self.caps = [sc.lio_count + 1 if LIST_VARS[q].domain == "seq of lios" else nj + 1 for q in range(Q.width)]
+        many = (lambda k: 2 * k + 2) if hidden else (lambda k: k + 1)
+        self.caps = [many(sc.lio_count) if LIST_VARS[q].domain == "seq of lios" else many(nj) for q in range(Q.width)]
         big = max(_bytes(sc), 1 << nj, 64)
         self.width = 16 if big < (1 << 14) else 32
         whole = (-(1 << (self.width - 1)), (1 << (self.width - 1)) - 1)
         slots: list[Slot] = []
 
+        def bounds(var: Var) -> Bounds:
+            lo, hi = bounds_of(var, sc) or whole
+            if not hidden:
+                return lo, hi
+            if var.domain in _COUNTS:
+                return lo, whole[1]
+            pointer = var.domain in _POINTERS or f"{var.record}.{var.attr}" in _POINTER_LOCALS
+            return (min(lo, HIDDEN), hi) if pointer else (lo, hi)
+
         def rec(comp: int, prefix: str, count: int, vars_: tuple[Var, ...]) -> None:
             for r in range(count):
                 for f, var in enumerate(vars_):
-                    lo, hi = bounds_of(var, sc) or whole
+                    lo, hi = bounds(var)
                     slots.append(Slot(f"{prefix}[{r}].{var.attr}", comp, r, f, lo, hi))
 
         def flat(comp: int, prefix: str, vars_: tuple[Var, ...]) -> None:
             for f, var in enumerate(vars_):
-                lo, hi = bounds_of(var, sc) or whole
+                lo, hi = bounds(var)
                 slots.append(Slot(f"{prefix}.{var.attr}", comp, -1, f, lo, hi))
 
         rec(S_JOBS, "job", nj, JOB_VARS)
@@ -145,7 +169,7 @@ class Layout:
             top = (sc.lio_count if var.domain == "seq of lios" else nj) - 1
             slots.append(Slot(f"{var.c_name}.len", S_LISTS, q, -1, 0, self.caps[q]))
             for i in range(self.caps[q]):
-                slots.append(Slot(f"{var.c_name}[{i}]", S_LISTS, q, i, -1, top))
+                slots.append(Slot(f"{var.c_name}[{i}]", S_LISTS, q, i, HIDDEN if hidden else -1, top))
         flat(S_GLOB, "glob", GLOBAL_VARS)
         rec(S_ACTORS, "actor", model.n_actors, ACTOR_VARS)
         rec(S_DAEMONS, "daemon", sc.daemons, DAEMON_VARS)
@@ -153,7 +177,7 @@ class Layout:
         if self.resumes:
             for a in range(model.n_actors):
                 slots.append(Slot(f"resume[{a}].fn", S_RESUME, a, 0, 0, len(RESUMABLE)))
-                slots.append(Slot(f"resume[{a}].job", S_RESUME, a, 1, -1, nj - 1))
+                slots.append(Slot(f"resume[{a}].job", S_RESUME, a, 1, HIDDEN if hidden else -1, nj - 1))
                 slots.append(Slot(f"resume[{a}].passed", S_RESUME, a, 2, 0, 2 * nj + 2))
         self.slots = slots
         self.index = {(s.comp, s.rec, s.field): i for i, s in enumerate(slots)}
@@ -198,11 +222,12 @@ class Layout:
             ln = xs[self.index[(S_LISTS, q, -1)]]
             for i in range(self.caps[q]):
                 e = xs[self.index[(S_LISTS, q, i)]]
-                cs.append(z3.Implies(ln > i, e >= 0))
+                cs.append(z3.Implies(ln > i, z3.Or(e >= 0, e == HIDDEN) if self.hidden else e >= 0))
                 cs.append(z3.Implies(ln <= i, e == -1))
-                for i2 in range(i):  # a TAILQ holds an element at most once
+                for i2 in range(i):  # a TAILQ holds an element at most once (markers: never two in a row)
                     e2 = xs[self.index[(S_LISTS, q, i2)]]
-                    cs.append(z3.Implies(ln > i, e != e2))
+                    apart = z3.Or(e != e2, e == HIDDEN) if self.hidden and i2 < i - 1 else e != e2
+                    cs.append(z3.Implies(ln > i, apart))
         return z3.And(*cs)
 
     _RECS = (S_JOBS, S_AIOCBS, S_LIOS, S_ACTORS, S_DAEMONS)

@@ -25,9 +25,8 @@ from ...spec.split import S_RESUME
 from ...spec.state import S_ACTORS, S_AIOCBS, S_DAEMONS, S_GLOB, S_JOBS, S_KI, S_LIOS, S_LISTS, State
 from ...spec.variables import DM, G, J, Q, T
 from .family import ThreadMap, Transport, thread_maps
+from .layout import HIDDEN  # a job (or lio) of a copy the projection does not show; -1 stays "none"
 from .lemmas import reachable_states
-
-HIDDEN = -2  # a job (or lio) of a copy the projection does not show; -1 stays "none"
 
 
 class Projection:
