@@ -90,7 +90,7 @@ def houdini(s: z3.Solver, init: list[int], un, step: z3.BoolRef, cands: list[Can
     ``whole``: each question is bit-blasted whole and handed to the SAT solver (z3's ``qfbv``
     tactic) instead of the incremental core.  For checking a certificate, where each question is
     asked once and says "unsat", that is 2-4x faster and uses a third of the memory (``default``'s
-    file: Houdini 77 s to 39 s, 1.5 GB to 0.4 GB); a search asks each step again after every drop,
+    file: Houdini 70-77 s to 37-39 s, 1.4 GB to 0.4 GB; docs/proofs.md); a search asks each step again after every drop,
     where the incremental core's learnt clauses pay (``lio-wait``: 110 s against 184 s)."""
     x0 = un.frames[0]
     keep = []

@@ -101,7 +101,6 @@ class Projection:
         return out
 
 
-
 def holds_hidden(s: State) -> bool:
     """Whether ``s`` (a projection) holds a ``HIDDEN`` value anywhere: a job of a copy it does
     not show is pointed at or listed."""
