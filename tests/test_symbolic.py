@@ -509,21 +509,23 @@ def test_houdini_asks_each_half_when_the_solver_cannot_answer(one_at_a_time, mon
 
     asked: list = []
     real = H._new_solver
-    monkeypatch.setattr(H, "_new_solver", lambda ctx, ms, lo, hi, *w: _NoAnswerOnWideQuestions(real(ctx, ms, lo, hi, *w),
-                                                                                         lo, hi, asked))
+
+    def refusing(limit: int):  # the solver, refusing questions about more than ``limit`` moves
+        return lambda ctx, ms, lo, hi, *w: _NoAnswerOnWideQuestions(real(ctx, ms, lo, hi, *w), lo, hi, asked, limit)
+
+    monkeypatch.setattr(H, "_new_solver", refusing(100))
     halves, dropped = run()
     assert halves == whole and not any("solver gave" in d for d in dropped)
-    assert any(hi - lo + 1 > 40 for lo, hi in asked) and any(hi - lo + 1 <= 20 for lo, hi in asked)
-    monkeypatch.setattr(H, "_new_solver", lambda ctx, ms, lo, hi, *w: _NoAnswerOnWideQuestions(real(ctx, ms, lo, hi, *w),
-                                                                                         lo, hi, asked, limit=0))
+    refused = [(lo, hi) for lo, hi in asked if hi - lo + 1 > 100]
+    assert refused and all({(lo, (lo + hi) // 2), ((lo + hi) // 2 + 1, hi)} <= set(asked) for lo, hi in refused)
+    monkeypatch.setattr(H, "_new_solver", refusing(0))
     nothing, dropped = run()  # not even one move answers: nothing is claimed
     assert nothing == [] and dropped[-1].startswith("(solver gave unknown")
-    asked.clear()  # asked in parts of at most 16 moves from the start: the same survivors, nothing wider asked
-    monkeypatch.setattr(H, "_new_solver", lambda ctx, ms, lo, hi, *w: _NoAnswerOnWideQuestions(real(ctx, ms, lo, hi, *w),
-                                                                                         lo, hi, asked, limit=16))
-    parts, dropped = run(max_moves=16)
+    asked.clear()  # asked in parts of at most 100 moves from the start: the same survivors, nothing wider asked
+    monkeypatch.setattr(H, "_new_solver", refusing(100))
+    parts, dropped = run(max_moves=100)
     assert parts == whole and not any("solver gave" in d for d in dropped)
-    assert max(hi - lo + 1 for lo, hi in asked) <= 16
+    assert max(hi - lo + 1 for lo, hi in asked) <= 100 < max(hi - lo + 1 for lo, hi, _ in H._Questions(un, []).todo)
 
 
 @settings(max_examples=200, deadline=None)
