@@ -24,9 +24,16 @@ from aiospec.spec.properties import PROPERTIES
 from aiospec.spec.scenario import load
 
 
+SCEN = "suspend-early"  # one job, two threads: a proof in 3 s
+
+
 @pytest.fixture(scope="module")
 def certificate():
-    rep = prove(Model(load("cancel-race")))
+    return _certificate(SCEN)
+
+
+def _certificate(name: str) -> tuple:
+    rep = prove(Model(load(name)))
     assert {r.prop: r.result for r in rep.results} == {t: "proved" for t in TARGETS}
     return rep, lemmafile.write(rep)
 
@@ -38,14 +45,14 @@ def test_a_proof_from_its_own_lemma_file_keeps_every_lemma_and_searches_nothing(
     from aiospec.checker.symbolic import houdini, strengthen
 
     rep, text = certificate
-    only = lemmafile.read(text, "cancel-race")
+    only = lemmafile.read(text, SCEN)
     assert len(only) == len(rep.lemmas) and "TYPE-OK" in only
     widths: list[int] = []
     whole: list[bool] = []
     real = houdini._new_solver
     monkeypatch.setattr(houdini, "_new_solver", lambda ctx, ms, lo, hi, w=False: widths.append(hi - lo + 1)
                         or whole.append(w) or real(ctx, ms, lo, hi, w))
-    again = prove(Model(load("cancel-race")), only=only)
+    again = prove(Model(load(SCEN)), only=only)
     assert whole and all(whole)
     assert again.dropped == [] and sorted(again.lemmas) == sorted(rep.lemmas)
     assert again.candidates == len(rep.lemmas) < rep.candidates
@@ -53,7 +60,7 @@ def test_a_proof_from_its_own_lemma_file_keeps_every_lemma_and_searches_nothing(
     assert max(widths) > 8  # some actor step has more than 8 paths here...
     widths.clear()
     monkeypatch.setattr(strengthen, "MAX_MOVES", 8)
-    parts = prove(Model(load("cancel-race")), only=only)
+    parts = prove(Model(load(SCEN)), only=only)
     assert sorted(parts.lemmas) == sorted(rep.lemmas)
     assert widths and max(widths) <= 8  # ...and none is asked about whole
 
@@ -62,10 +69,10 @@ def test_a_proof_from_the_files_formulas_explores_nothing_and_keeps_every_lemma(
     """Each mined lemma's line carries its formula; read back, they are the very terms mined
     (z3 shares equal terms), and a proof from them neither explores nor mines."""
     rep, text = certificate
-    m = Model(load("cancel-race"))
+    m = Model(load(SCEN))
     lay = Layout(m)
     by_name = dict(mine(m, lay, reachable_states(m), lay.frame("x")))
-    texts = lemmafile.formulas(text, "cancel-race")
+    texts = lemmafile.formulas(text, SCEN)
     mined = [x.removeprefix("lemma: ") for x in rep.lemmas if x.startswith("lemma: ")]
     assert sorted(texts) == sorted(mined) and len(mined) > 1_000
     assert all(f.eq(by_name[n]) for n, f in parse(m, texts))
@@ -76,7 +83,7 @@ def test_a_proof_from_the_files_formulas_explores_nothing_and_keeps_every_lemma(
         monkeypatch.setattr(P, name, nothing)
     monkeypatch.setattr(strengthen, "mine", nothing)
     said: list[str] = []
-    again = prove(m, only=lemmafile.read(text, "cancel-race"), formulas=texts, progress=said.append)
+    again = prove(m, only=lemmafile.read(text, SCEN), formulas=texts, progress=said.append)
     assert again.dropped == [] and sorted(again.lemmas) == sorted(rep.lemmas)
     assert again.mined_from == "the lemma file's formulas (no state explored)"
     assert {r.prop: r.result for r in again.results} == {t: "proved" for t in TARGETS}
@@ -90,9 +97,9 @@ def test_the_files_formulas_are_checked_not_trusted(certificate):
     file is stale.  A formula over a variable the scenario lacks makes the file's formulas
     unusable: the lemmas are mined again by name, and the proof is the same."""
     rep, text = certificate
-    m = Model(load("cancel-race"))
-    only = lemmafile.read(text, "cancel-race")
-    texts = lemmafile.formulas(text, "cancel-race")
+    m = Model(load(SCEN))
+    only = lemmafile.read(text, SCEN)
+    texts = lemmafile.formulas(text, SCEN)
     victim = next(n for n in sorted(texts) if "->" in n)
     fact = next(n for n in sorted(texts) if "->" not in n)  # one the encoder assumes: encoded again without it
     for bad in (victim, fact):
@@ -113,14 +120,14 @@ def test_the_maintainers_tool_ships_the_lemmas_a_proof_uses_with_their_formulas(
     """``python -m aiospec.checker.symbolic.lemmafile NAME`` (how the shipped files are made):
     the file holds only the lemmas the proof uses, each mined one with its formula, and a
     proof from it, reading the formulas, proves every target."""
-    lemmafile.main(["return-twice", "--out", str(tmp_path)])
+    lemmafile.main([SCEN, "--out", str(tmp_path)])
     said = capsys.readouterr().out
-    assert "return-twice: the proof uses" in said and "lemmas shipped" in said, said
-    text = lemmafile.decode((tmp_path / "return-twice.lemmas.gz").read_bytes())
-    names, texts = lemmafile.read(text, "return-twice"), lemmafile.formulas(text, "return-twice")
+    assert f"{SCEN}: the proof uses" in said and "lemmas shipped" in said, said
+    text = lemmafile.decode((tmp_path / f"{SCEN}.lemmas.gz").read_bytes())
+    names, texts = lemmafile.read(text, SCEN), lemmafile.formulas(text, SCEN)
     assert "# dropped" not in text and "TYPE-OK" in names
     assert set(texts) == {n for n in names if n not in {p.name for p in PROPERTIES} | {"TYPE-OK"}}
-    rep = prove(Model(load("return-twice")), only=names, formulas=texts)
+    rep = prove(Model(load(SCEN)), only=names, formulas=texts)
     assert rep.mined_from == "the lemma file's formulas (no state explored)"
     assert rep.dropped == [] and 100 < len(rep.lemmas) == len(names) < 4_000  # of the search's 4,210
     assert {r.prop: r.result for r in rep.results} == {t: "proved" for t in TARGETS}
@@ -137,7 +144,7 @@ def test_the_maintainers_tool_ships_the_lemmas_a_proof_uses_with_their_formulas(
 ])
 def test_formulas_that_do_not_fit_the_layout_are_refused(texts, message):
     with pytest.raises(BadFormulas, match=message):
-        parse(Model(load("cancel-race")), texts)
+        parse(Model(load(SCEN)), texts)
 
 
 def test_a_file_without_formulas_still_reads(certificate):
@@ -145,18 +152,18 @@ def test_a_file_without_formulas_still_reads(certificate):
     rep, text = certificate
     old = "".join(line.split("\t")[0] + "\n" for line in text.splitlines())
     assert "\t" in text and "\t" not in old
-    assert lemmafile.read(old, "cancel-race") == lemmafile.read(text, "cancel-race")
-    assert lemmafile.formulas(old, "cancel-race") == {}
+    assert lemmafile.read(old, SCEN) == lemmafile.read(text, SCEN)
+    assert lemmafile.formulas(old, SCEN) == {}
 
 
 def test_the_weakened_facts_a_file_names_are_proposed_again(certificate):
     """A fact that broke is proposed again under each control atom (``lemmas.weakenings``); a
     lemma file names the weakened forms that survived, and a proof from the file proposes each
-    of them again, although the fact they weaken is not in the file.  cancel-race breaks no
+    of them again, although the fact they weaken is not in the file.  The scenario breaks no
     fact, so here three facts are left out of its file and their weakenings put in (lio-signal's
     shipped file is one that needs this)."""
     rep, _ = certificate
-    m = Model(load("cancel-race"))
+    m = Model(load(SCEN))
     lay = Layout(m)
     xs, states = lay.frame("x"), reachable_states(m)
     kept = {x.removeprefix("lemma: ") for x in rep.lemmas}
@@ -171,11 +178,11 @@ def test_the_weakened_facts_a_file_names_are_proposed_again(certificate):
     assert {r.prop: r.result for r in again.results} == {t: "proved" for t in TARGETS}
 
 
-def test_a_stale_file_cannot_prove_what_fails(certificate):
+def test_a_stale_file_cannot_prove_what_fails():
     """The faithful spec's lemmas, given to the mutant that completes a job twice: the file
     says nothing about A1 being safe there; it is re-checked, and A1 fails from a reachable
     state as without the file."""
-    _, text = certificate
+    _, text = _certificate("cancel-race")  # where the mutant keeps TYPE-OK inductive and breaks A1 alone
     mu = MUTANTS["daemon-completes-twice"]
     for formulas in (None, lemmafile.formulas(text, "cancel-race")):  # with them, states are explored only now
         with applied(mu):
@@ -194,8 +201,8 @@ def test_a_stale_file_cannot_prove_what_fails(certificate):
 def test_names_the_file_has_and_the_scenario_lacks_are_ignored(certificate):
     rep, text = certificate
     edited = text.replace("# inductive\n", "# inductive\nlemma: no such fact == 7\n", 1)
-    only = lemmafile.read(edited, "cancel-race")
-    again = prove(Model(load("cancel-race")), ("D9",), only=only)
+    only = lemmafile.read(edited, SCEN)
+    again = prove(Model(load(SCEN)), ("D9",), only=only)
     assert again.candidates == len(rep.lemmas) == len(only) - 1
     assert again.results[0].result == "proved"
 
@@ -210,7 +217,7 @@ def test_names_the_file_has_and_the_scenario_lacks_are_ignored(certificate):
 def test_prove_cli_refuses_a_bad_lemma_file(tmp_path, content, message):
     f = tmp_path / "l.txt"
     f.write_bytes(content if isinstance(content, bytes) else content.encode())
-    r = CliRunner().invoke(main, ["prove", "cancel-race", "--from-lemmas", str(f)])
+    r = CliRunner().invoke(main, ["prove", SCEN, "--from-lemmas", str(f)])
     said = " ".join(r.output.split())  # the console may wrap the line
     assert r.exit_code == 2 and message in said and "Traceback" not in said, r.output
 
@@ -218,30 +225,30 @@ def test_prove_cli_refuses_a_bad_lemma_file(tmp_path, content, message):
 @pytest.mark.parametrize("name", ["l.txt", "l.lemmas.gz"])
 def test_prove_cli_round_trip(tmp_path, name):
     f = tmp_path / name
-    r = CliRunner().invoke(main, ["prove", "return-twice", "--prop", "A1", "--lemmas", str(f)])
+    r = CliRunner().invoke(main, ["prove", SCEN, "--prop", "A1", "--lemmas", str(f)])
     assert r.exit_code == 0, r.output
     raw = f.read_bytes()
     assert (raw[:2] == b"\x1f\x8b") == name.endswith(".gz")  # compressed when the name says so
-    assert lemmafile.decode(raw).startswith("# aiospec prove lemmas, scenario: return-twice\n# inductive\n")
-    r = CliRunner().invoke(main, ["prove", "return-twice", "--prop", "A1", "--from-lemmas", str(f)])
+    assert lemmafile.decode(raw).startswith(f"# aiospec prove lemmas, scenario: {SCEN}\n# inductive\n")
+    r = CliRunner().invoke(main, ["prove", SCEN, "--prop", "A1", "--from-lemmas", str(f)])
     assert r.exit_code == 0 and "still inductive" in r.output and "proved" in r.output, r.output
     assert "mined from the lemma file's formulas (no state explored)" in " ".join(r.output.split())
-    r = CliRunner().invoke(main, ["prove", "return-twice", "--from-lemmas", str(tmp_path / "missing.txt")])
+    r = CliRunner().invoke(main, ["prove", SCEN, "--from-lemmas", str(tmp_path / "missing.txt")])
     assert r.exit_code == 2 and "does not exist" in r.output
 
 
 def _shipped(monkeypatch, text: str) -> None:
-    monkeypatch.setattr(lemmafile, "shipped", lambda name: text if name == "cancel-race" else None)
+    monkeypatch.setattr(lemmafile, "shipped", lambda name: text if name == SCEN else None)
 
 
 @pytest.mark.heavy
 def test_prove_checks_the_shipped_lemma_file_and_searches_only_when_it_is_stale(certificate, monkeypatch):
     rep, text = certificate
     _shipped(monkeypatch, text)
-    r = CliRunner().invoke(main, ["prove", "cancel-race", "--prop", "A1"])
+    r = CliRunner().invoke(main, ["prove", SCEN, "--prop", "A1"])
     assert r.exit_code == 0 and "named in the lemma file shipped with it" in r.output, r.output
     assert "stale" not in r.output
-    r = CliRunner().invoke(main, ["prove", "cancel-race", "--prop", "A1", "--search"])
+    r = CliRunner().invoke(main, ["prove", SCEN, "--prop", "A1", "--search"])
     assert r.exit_code == 0 and "shipped" not in r.output, r.output
     # a lemma the search dropped, slipped into the file: the check drops it, so the file is
     # stale, and prove searches as if there were none (with --minimal, it minimizes only that)
@@ -250,9 +257,9 @@ def test_prove_checks_the_shipped_lemma_file_and_searches_only_when_it_is_stale(
     minimized = []
     real = P._minimize
     monkeypatch.setattr(P, "_minimize", lambda r, *a: (minimized.append(len(r.lemmas)), real(r, *a)))
-    r = CliRunner().invoke(main, ["prove", "cancel-race", "--prop", "A1", "--minimal"])
+    r = CliRunner().invoke(main, ["prove", SCEN, "--prop", "A1", "--minimal"])
     said = " ".join(r.output.split())
-    assert r.exit_code == 0 and "the lemma file shipped with cancel-race is stale (1 of its lemmas" in said, r.output
+    assert r.exit_code == 0 and f"the lemma file shipped with {SCEN} is stale (1 of its lemmas" in said, r.output
     assert f"{len(rep.lemmas):,} inductive lemmas of {rep.candidates:,} candidates" in said
     assert minimized == [len(rep.lemmas)] and "the proof uses" in said
 
@@ -262,9 +269,9 @@ def test_a_shipped_file_that_proves_less_is_stale_too(monkeypatch):
     the spec it can stay inductive and still prove less: then too `prove` searches."""
     from aiospec.checker.symbolic import prove as prove_module
 
-    rep = prove(Model(load("return-twice")), ("A1",))
+    rep = prove(Model(load(SCEN)), ("A1",))
     text = lemmafile.write(rep)
-    monkeypatch.setattr(lemmafile, "shipped", lambda name: text if name == "return-twice" else None)
+    monkeypatch.setattr(lemmafile, "shipped", lambda name: text if name == SCEN else None)
     real = prove_module.prove
 
     def weaker(model, targets, only=None, **kw):  # the file's proof leaves A1 open
@@ -274,9 +281,9 @@ def test_a_shipped_file_that_proves_less_is_stale_too(monkeypatch):
         return r
 
     monkeypatch.setattr(prove_module, "prove", weaker)
-    r = CliRunner().invoke(main, ["prove", "return-twice", "--prop", "A1"])
+    r = CliRunner().invoke(main, ["prove", SCEN, "--prop", "A1"])
     said = " ".join(r.output.split())
-    assert "the lemma file shipped with return-twice is stale (they do not prove A1)" in said, r.output
+    assert f"the lemma file shipped with {SCEN} is stale (they do not prove A1)" in said, r.output
     assert r.exit_code == 0 and f"{len(rep.lemmas):,} inductive lemmas of {rep.candidates:,} candidates" in said
 
 
