@@ -13,7 +13,7 @@ from aiospec.checker.symbolic.family import ThreadMap, Transport, thread_maps
 from aiospec.checker.symbolic.lemmas import reachable_states
 from aiospec.checker.symbolic.project import HIDDEN, Projection, holds_hidden
 from aiospec.spec.model import Model
-from aiospec.spec.scenario import load, load_text
+from aiospec.spec.scenario import load
 from aiospec.spec.split import SplitModel
 from aiospec.spec.state import S_ACTORS, S_LISTS
 from aiospec.spec.variables import T
@@ -21,18 +21,7 @@ from aiospec.spec.variables import T
 RACE_N = str(Path(__file__).resolve().parents[1] / "docs" / "examples" / "race-n.toml")
 
 
-FSYNC_N = """
-name = "fsync-n"
-daemons = 1
-[aiocbs.b]
-offset = 0
-[aiocbs.s]
-offset = 0
-[[threads]]
-name = "T"
-repeat = 1
-calls = ["aio_write(b, F)", "aio_fsync(O_SYNC, s, F)"]
-"""
+FSYNC_N = str(Path(__file__).resolve().parents[1] / "docs" / "examples" / "fsync-n.toml")
 KINDS = [(fam, kind) for fam in ("race-n", "fsync-n") for kind in (Model, SplitModel)]
 
 
@@ -45,7 +34,7 @@ def race():
     out = {}
     for fam, kind in KINDS:
         sc = (lambda n: load(RACE_N, {"T": n})) if fam == "race-n" else \
-            (lambda n: load_text(FSYNC_N.replace("repeat = 1", f"repeat = {n}"), "fsync-n.toml"))
+            (lambda n: load(FSYNC_N, {"T": n}))
         ms = {n: kind(sc(n)) for n in (1, 2, 3)}
         full = (1, 2) if fam == "race-n" else (1,)
         states = {n: reachable_states(ms[n]) if n in full else _walk(ms[n], 3_000) for n in (1, 2, 3)}
