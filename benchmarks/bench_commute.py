@@ -6,8 +6,8 @@ projection of a state, take the step the large one took?
 
 Per pair of sizes, over every choice of copies: the steps of shown actors whose footprint is
 shown, how many the small model takes exactly, how many read a hidden job on the projection
-(a larger projection must show it), how many differ, the steps that touch a hidden job, the
-hidden actors' steps that move the projection, and the variables those change (the
+(a larger projection must show it), how many differ, the steps that touch a shown and a
+hidden copy's job, the hidden actors' steps that move the projection, and the variables those change (the
 environment an abstraction of "the other copies" must allow).  See docs/proofs.md.
 """
 
@@ -40,7 +40,7 @@ def main() -> int:
     runs = [("race-n", race(Model), 2, 1), ("race-n split", race(SplitModel), 2, 1)]
     if not args.quick:
         runs += [("race-n", race(Model), 3, 1), ("race-n", race(Model), 3, 2), ("fsync-n", fsync, 2, 1)]
-    print("| family | from | onto | states | shown steps | exact | read a hidden job | differ | touch a hidden job "
+    print("| family | from | onto | states | shown steps | exact | read a hidden job | differ | touch a shown and a hidden copy's job "
           "| hidden steps moving it | what those change | seconds |")
     print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for fam, mk, n, k in runs:

@@ -87,6 +87,8 @@ def test_an_fsync_reads_what_the_footprint_does_not_count():
     assert out.labels["SUB_SYNC"].reads_hidden > 0
     assert out.total("differ") == 0 and out.total("disabled") == 0
     assert all(f.reads_hidden == 0 for k, f in out.labels.items() if k != "SUB_SYNC")
+    # another copy's fsync marks the shown write CHECKSYNC: a step on both copies, no environment move
+    assert "list.SYNCQ" in out.environment and not any(k.startswith("job") for k in out.environment)
 
 
 def test_a_hidden_index_is_refused_not_read_from_the_end():

@@ -149,8 +149,8 @@ class LabelCommute:
     differ: int = 0  # it reached another state (``example`` says where)
     disabled: int = 0  # the label (with that choice) was not enabled on the projection
     reads_hidden: int = 0  # it indexed a hidden job: only a larger projection shows the step
-    wider: int = 0  # steps of a shown actor that touch a hidden job (a larger projection's)
-    hidden: int = 0  # steps of hidden actors (the environment)
+    wider: int = 0  # steps that touch a shown and a hidden copy's job: a larger projection's
+    hidden: int = 0  # steps of hidden actors that touch only hidden jobs (the environment)
     moves: int = 0  # of those, steps that change the projection
     example: str = ""
 
@@ -210,6 +210,9 @@ def commute(big: Model, small: Model, p: Projection, states: Iterable[State], ou
                 f = out.labels.setdefault(lb.name, LabelCommute())
                 st = step_footprint(big, s, actor, lb, choice, guard)
                 after = p(st.target)
+                if mine is None and (st.jobs & shown_jobs or st.lios & shown_lios):
+                    f.wider += 1  # another copy's step on a shown job: a projection showing that copy judges it
+                    continue
                 if mine is None:
                     f.hidden += 1
                     if after != ps:
