@@ -116,3 +116,44 @@ def test_cli_bad_input_exits_2(args):
     r = CliRunner().invoke(main, ["footprint", *args])
     assert r.exit_code == 2 and r.exception is None or isinstance(r.exception, SystemExit)
     assert "Traceback" not in r.output
+
+
+FSYNC_N = str(Path(__file__).resolve().parents[1] / "docs" / "examples" / "fsync-n.toml")
+
+
+def test_reading_a_jobs_opcode_from_the_scenario_reads_that_job():
+    """SUB_SYNC passes another copy's fsync by its opcode alone (L1873-1898: a LIO_SYNC is not
+    counted into ``pending``), reading none of its record: the footprint has it all the same."""
+    from aiospec.spec.constants import Op
+    from aiospec.spec.state import S_LISTS
+    from aiospec.spec.variables import Q
+
+    m = Model(load(FSYNC_N, {"T": 2}))
+    states, complete = states_of(m, 20_000)
+    passed = 0
+    for s in states:
+        for a, lb, c in m.enabled(s):
+            if lb.name != "SUB_SYNC":
+                continue
+            f = step_footprint(m, s, a, lb, c)
+            others = {j for j in s[S_LISTS][Q.JOBQ] if m.sc.slots[j].op == Op.LIO_SYNC and m.sc.slots[j].thread != a.index}
+            assert others <= f.jobs
+            passed += bool(others)
+    assert passed
+
+
+def test_comparing_user_pointers_reads_no_job(race):
+    """aio_return's search of kaio_done (L1975-2006) compares each entry's aiocb with its own:
+    copies never share one, so the entries it passes are not read (the found one is)."""
+    from aiospec.spec.state import S_LISTS
+    from aiospec.spec.variables import Q
+
+    m, states, _ = race[2]
+    both = 0
+    for s in states:
+        for a, lb, c in m.enabled(s):
+            if lb.name == "RETURN_FIND":
+                f = step_footprint(m, s, a, lb, c)
+                assert len(f.jobs) <= 1
+                both += len(s[S_LISTS][Q.DONE]) == 2
+    assert both

@@ -88,6 +88,46 @@ class _Alike:
         self.seg.jobs = self.kept
 
 
+class _StaticSlot:
+    """``sc.slots[j]`` read by a step: any field but the job's user pointer counts as reading job
+    j.  Comparing user pointers does not: copies never share an aiocb, so "is this entry my
+    aiocb's job?" is answered for another copy's job without knowing anything of it (the search
+    of ``aio_return`` passes every entry of ``kaio_done`` so; ``symbolic/commute.py``)."""
+
+    __slots__ = ("_slot", "_j", "_view")
+
+    def __init__(self, slot, j: int, view) -> None:
+        self._slot, self._j, self._view = slot, j, view
+
+    def __getattr__(self, name: str):
+        if name != "aiocb":
+            self._view.segments[-1].jobs.add(self._j)
+        return getattr(self._slot, name)
+
+
+class _StaticSlots(tuple):
+    view: object
+
+    def __getitem__(self, j):
+        return _StaticSlot(tuple.__getitem__(self, j), j, self.view)
+
+
+class _Scenario:
+    """The View's scenario, with its job table read through ``_StaticSlot``: a step that reads a
+    job's opcode or fd from the scenario (``aio_fsync``'s scan, L1873-1898, skips another fsync
+    so) reads that job as surely as one that reads its record."""
+
+    __slots__ = ("_sc", "slots")
+
+    def __init__(self, sc, view) -> None:
+        self._sc = sc
+        self.slots = _StaticSlots(sc.slots)
+        self.slots.view = view
+
+    def __getattr__(self, name: str):
+        return getattr(self._sc, name)
+
+
 _RECORDING: dict[type, type] = {}
 
 
@@ -102,7 +142,7 @@ def _recording(base: type) -> type:
         __slots__ = ("segments",)
 
         def __init__(self, s: State, sc) -> None:
-            super().__init__(s, sc)
+            super().__init__(s, _Scenario(sc, self))
             self.segments = [_Segment()]
 
         jobs = property(lambda self: _Indexed(self._nested(S_JOBS), self.segments[-1].jobs))
