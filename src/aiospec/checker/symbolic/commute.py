@@ -32,6 +32,7 @@ from .project import Projection
 _PARTS = (("job", J, False), ("aiocb", U, False), ("lio", L, False), ("ki", K, True), ("list", Q, True),
           ("glob", G, True), ("actor", T, False), ("daemon", DM, False))
 
+
 class ReadsHidden(Exception):
     """A step of a projection indexed a job or lio the projection does not show."""
 
