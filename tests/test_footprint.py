@@ -42,22 +42,26 @@ def test_the_walks_touch_every_request_but_one_per_stretch(race):
     assert race[2][2].labels["CAN_END"].loops and not race[1][2].labels["CAN_END"].loops
 
 
+def _steps_at(m: Model, states, label: str):
+    """(state, actor, footprint) of every enabled step of ``label`` in ``states``."""
+    for s in states:
+        for a, lb, c in m.enabled(s):
+            if lb.name == label:
+                yield s, a, step_footprint(m, s, a, lb, c)
+
+
 def test_aio_selectjob_restarts_without_a_cut(race):
     """Two requests, one CANCELLING: the daemon takes the first, fails to clear its cancel
     function, marks it CLEARED and rescans (L741-771), in one stretch."""
     m, states, fp = race[2]
     assert fp.labels["D_SELECT"].most_between_cuts == 2
     seen = 0
-    for s in states:
-        for a, lb, c in m.enabled(s):
-            if lb.name != "D_SELECT":
-                continue
-            f = step_footprint(m, s, a, lb, c)
-            if len(f.jobs) == 2:
-                seen += 1
-                assert len(f.stretches) == 1
-                assert any(f.target[S_JOBS][j][J.FLAGS] & CLEARED and not s[S_JOBS][j][J.FLAGS] & CLEARED
-                           for j in f.jobs)
+    for s, _a, f in _steps_at(m, states, "D_SELECT"):
+        if len(f.jobs) == 2:
+            seen += 1
+            assert len(f.stretches) == 1
+            assert any(f.target[S_JOBS][j][J.FLAGS] & CLEARED and not s[S_JOBS][j][J.FLAGS] & CLEARED
+                       for j in f.jobs)
     assert seen
 
 
@@ -129,16 +133,13 @@ def test_reading_a_jobs_opcode_from_the_scenario_reads_that_job():
     from aiospec.spec.variables import Q
 
     m = Model(load(FSYNC_N, {"T": 2}))
-    states, complete = states_of(m, 20_000)
+    states, _ = states_of(m, 20_000)
     passed = 0
-    for s in states:
-        for a, lb, c in m.enabled(s):
-            if lb.name != "SUB_SYNC":
-                continue
-            f = step_footprint(m, s, a, lb, c)
-            others = {j for j in s[S_LISTS][Q.JOBQ] if m.sc.slots[j].op == Op.LIO_SYNC and m.sc.slots[j].thread != a.index}
-            assert others <= f.jobs
-            passed += bool(others)
+    for s, a, f in _steps_at(m, states, "SUB_SYNC"):
+        slots = m.sc.slots
+        others = {j for j in s[S_LISTS][Q.JOBQ] if slots[j].op == Op.LIO_SYNC and slots[j].thread != a.index}
+        assert others <= f.jobs
+        passed += bool(others)
     assert passed
 
 
@@ -150,10 +151,7 @@ def test_comparing_user_pointers_reads_no_job(race):
 
     m, states, _ = race[2]
     both = 0
-    for s in states:
-        for a, lb, c in m.enabled(s):
-            if lb.name == "RETURN_FIND":
-                f = step_footprint(m, s, a, lb, c)
-                assert len(f.jobs) <= 1
-                both += len(s[S_LISTS][Q.DONE]) == 2
+    for s, _a, f in _steps_at(m, states, "RETURN_FIND"):
+        assert len(f.jobs) <= 1
+        both += len(s[S_LISTS][Q.DONE]) == 2
     assert both
