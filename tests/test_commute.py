@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from hypothesis import given, strategies as hs
 
-from aiospec.checker.symbolic import commute as C
+from aiospec.checker.symbolic import commute as C, hidden as H
 from aiospec.checker.symbolic.family import thread_maps
 from aiospec.checker.symbolic.layout import HIDDEN
 from aiospec.checker.symbolic.lemmas import reachable_states
@@ -70,7 +70,7 @@ def test_an_aiocb_search_passes_hidden_jobs_by_their_user_pointer(race, monkeypa
     copy's job, so "not mine" is exact.  Refusing to compare its pointer leaves RETURN_FIND
     reading a hidden job."""
     big, small, states = race
-    monkeypatch.setattr(C._OtherCopysSlot, "aiocb", property(lambda self: self.__getattr__("aiocb")))
+    monkeypatch.setattr(H.OtherCopysSlot, "aiocb", property(lambda self: self.__getattr__("aiocb")))
     out = _judge(big, small, states)
     assert out.labels["RETURN_FIND"].reads_hidden > 0
     assert out.total("differ") == 0
@@ -105,8 +105,8 @@ def test_a_hidden_index_is_refused_not_read_from_the_end():
     with pytest.raises(C.ReadsHidden):
         rows[HIDDEN] = [0]
     with pytest.raises(C.ReadsHidden):
-        C._StrictTuple((1, 2, 3))[HIDDEN]
-    other = C._StrictSlots(("a", "b", "c"))[HIDDEN]
+        H.StrictTuple((1, 2, 3))[HIDDEN]
+    other = H.StrictSlots(("a", "b", "c"))[HIDDEN]
     assert other.aiocb != "a" and other.aiocb not in ("a", "b", "c")
     with pytest.raises(C.ReadsHidden):
         other.fd

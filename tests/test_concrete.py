@@ -28,7 +28,7 @@ def _bv(draw, depth: int) -> z3.BitVecRef:
     if depth == 0 or draw(hs.booleans()):
         return draw(hs.sampled_from(X)) if draw(hs.booleans()) else z3.BitVecVal(draw(hs.integers(0, 255)), W)
     a, b = _bv(draw, depth - 1), _bv(draw, depth - 1)
-    op = draw(hs.sampled_from(["+", "-", "*", "&", "|", "^", "~", "neg", "ite", "ext", "sext"]))
+    op = draw(hs.sampled_from(["+", "-", "*", "&", "|", "^", "~", "neg", "ite", "ext", "sext", "<<", ">>", "ashr"]))
     if op == "~":
         return ~a
     if op == "neg":
@@ -39,6 +39,9 @@ def _bv(draw, depth: int) -> z3.BitVecRef:
         return z3.Concat(z3.Extract(3, 0, a), z3.Extract(7, 4, b))
     if op == "sext":
         return z3.Extract(7, 0, z3.SignExt(4, z3.Extract(3, 0, a)) + z3.ZeroExt(4, z3.Extract(7, 4, b)))
+    if op in ("<<", ">>", "ashr"):  # amounts at the width and past it, drawn often
+        b = draw(hs.sampled_from([b] + [z3.BitVecVal(k, W) for k in (0, W - 1, W, W + 1, 200)]))
+        return {"<<": a << b, ">>": z3.LShR(a, b), "ashr": a >> b}[op]
     return {"+": a + b, "-": a - b, "*": a * b, "&": a & b, "|": a | b, "^": a ^ b}[op]
 
 
@@ -70,6 +73,23 @@ def test_the_evaluator_agrees_with_z3_on_any_formula_and_state(data):
         sub = [(x, z3.BitVecVal(v, W)) for x, v in zip(X, st)]
         want = [z3.is_true(z3.simplify(z3.substitute(f, *sub))) for f in fs]
         assert list(got[r]) == want, (fs, st)
+
+
+@settings(max_examples=100, deadline=None)
+@given(hs.data())
+def test_the_evaluator_computes_terms_as_z3_does(data):
+    """``terms``: a step's post-state on concrete pre-states, signed as the layout stores it."""
+    ts = [_bv(data.draw, 2) for _ in range(3)]
+    states = data.draw(hs.lists(hs.lists(hs.integers(-128, 127), min_size=3, max_size=3), min_size=1, max_size=5))
+    got = Evaluator(ts, X).terms(np.array(states))
+    for r, st in enumerate(states):
+        sub = [(x, z3.BitVecVal(v, W)) for x, v in zip(X, st)]
+        assert list(got[r]) == [z3.simplify(z3.substitute(t, *sub)).as_signed_long() for t in ts], (ts, st)
+
+
+def test_terms_refuses_an_operator_it_does_not_know():
+    with pytest.raises(ValueError, match="1 terms"):
+        Evaluator([z3.UDiv(X[0], X[1]), X[0] + 1], X).terms(np.array([[5, 1, 0]]))
 
 
 def test_an_operator_it_does_not_know_makes_only_the_formulas_above_it_unknown():

@@ -155,3 +155,21 @@ def test_comparing_user_pointers_reads_no_job(race):
         assert len(f.jobs) <= 1
         both += len(s[S_LISTS][Q.DONE]) == 2
     assert both
+
+
+def test_taking_a_job_off_a_list_touches_it():
+    """The sync task pops the head of kaio_syncready (L1026) and keeps it, reading none of its
+    record: TAILQ_REMOVE writes the job's links all the same, and on a projection a marker
+    popped off could stand for several jobs.  So the popped job is in the footprint."""
+    from aiospec.spec.state import S_LISTS
+    from aiospec.spec.variables import Q
+
+    m = Model(load(FSYNC_N, {"T": 2}))
+    states, _ = states_of(m, 20_000)
+    popped = 0
+    for s, _a, f in _steps_at(m, states, "TASK_START"):
+        ready = s[S_LISTS][Q.SYNCREADY]
+        if ready:
+            assert ready[0] in f.jobs
+            popped += 1
+    assert popped

@@ -20,7 +20,8 @@ from typing import Iterable
 
 from ..spec.actions import Label
 from ..spec.model import Actor, Model
-from ..spec.state import S_JOBS, S_LIOS, State
+from ..spec.state import S_JOBS, S_LIOS, S_LISTS, State
+from ..spec.variables import LIST_VARS
 
 
 class _Indexed:
@@ -128,6 +129,66 @@ class _Scenario:
         return getattr(self._sc, name)
 
 
+def _noted(seg_of, q: int, x) -> None:
+    """A list operation about entry x (is it on the list, where, take it off, put it on): it
+    reads or writes x's links, so it touches x (``symbolic/hidden.py``: a projection cuts it
+    when x is hidden)."""
+    if isinstance(x, int) and x >= 0:
+        seg = seg_of()
+        (seg.lios if LIST_VARS[q].domain == "seq of lios" else seg.jobs).add(x)
+
+
+class _NotedList(list):
+    """A list of the View's that notes the entries it is asked about, given or taken."""
+
+    __slots__ = ("q", "seg_of")
+
+    def __contains__(self, x) -> bool:
+        _noted(self.seg_of, self.q, x)
+        return list.__contains__(self, x)
+
+    def index(self, x, *args) -> int:
+        _noted(self.seg_of, self.q, x)
+        return list.index(self, x, *args)
+
+    def count(self, x) -> int:
+        _noted(self.seg_of, self.q, x)
+        return list.count(self, x)
+
+    def remove(self, x) -> None:
+        _noted(self.seg_of, self.q, x)
+        list.remove(self, x)
+
+    def append(self, x) -> None:
+        _noted(self.seg_of, self.q, x)
+        list.append(self, x)
+
+    def insert(self, i: int, x) -> None:
+        _noted(self.seg_of, self.q, x)
+        list.insert(self, i, x)
+
+    def pop(self, i: int = -1):
+        x = list.pop(self, i)
+        _noted(self.seg_of, self.q, x)
+        return x
+
+
+class _NotedEntries(tuple):
+    """The same for a frozen State's list, read by a guard."""
+
+    def __contains__(self, x) -> bool:
+        _noted(self.seg_of, self.q, x)
+        return tuple.__contains__(self, x)
+
+    def index(self, x, *args) -> int:
+        _noted(self.seg_of, self.q, x)
+        return tuple.index(self, x, *args)
+
+    def count(self, x) -> int:
+        _noted(self.seg_of, self.q, x)
+        return tuple.count(self, x)
+
+
 _RECORDING: dict[type, type] = {}
 
 
@@ -148,6 +209,14 @@ def _recording(base: type) -> type:
         jobs = property(lambda self: _Indexed(self._nested(S_JOBS), self.segments[-1].jobs))
         lios = property(lambda self: _Indexed(self._nested(S_LIOS), self.segments[-1].lios))
 
+        def _nested(self, i: int) -> list:
+            if i == S_LISTS and self._c[i] is None:
+                seg_of = lambda: self.segments[-1]  # noqa: E731 - the stretch open when the list is used
+                self._c[i] = [_NotedList(r) for r in self._s[i]]
+                for q, lst in enumerate(self._c[i]):
+                    lst.q, lst.seg_of = q, seg_of
+            return base._nested(self, i)
+
         def cut(self, fn, *args) -> None:
             super().cut(fn, *args)
             self.segments.append(_Segment())
@@ -163,8 +232,15 @@ def _guard_reads(model: Model, s: State, actor: Actor) -> tuple[set[int], set[in
     """The jobs and lios the actor's guards read in s (every label the actor could be at)."""
     jobs, lios = _TupleIndexed(s[S_JOBS]), _TupleIndexed(s[S_LIOS])
     jobs.seen, lios.seen = set(), set()
+    seg = _Segment()
+    seg.jobs, seg.lios = jobs.seen, lios.seen
+    lists = []
+    for q, lst in enumerate(s[S_LISTS]):
+        e = _NotedEntries(lst)
+        e.q, e.seg_of = q, lambda: seg
+        lists.append(e)
     t = list(s)
-    t[S_JOBS], t[S_LIOS] = jobs, lios
+    t[S_JOBS], t[S_LIOS], t[S_LISTS] = jobs, lios, tuple(lists)
     list(model.enabled_for(tuple(t), actor))
     return jobs.seen, lios.seen
 

@@ -21,11 +21,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 
-from ...spec.model import KIND_BIO, KIND_THREAD, Actor, Model
+from ...spec.model import KIND_BIO, KIND_THREAD, Actor, Model, Transition
 from ...spec.state import S_JOBS, S_LIOS, S_LISTS, State
 from ...spec.variables import DM, G, J, K, L, Q, T, U
 from ..footprint import step_footprint, _guard_reads
-from .layout import HIDDEN
+from .hidden import ReadsHidden, StrictSlots, StrictTuple, merged_list, refuse
 from .project import Projection
 
 # each component of a State: its name, and its fields (flat components: one record)
@@ -33,71 +33,49 @@ _PARTS = (("job", J, False), ("aiocb", U, False), ("lio", L, False), ("ki", K, T
           ("glob", G, True), ("actor", T, False), ("daemon", DM, False))
 
 
-class ReadsHidden(Exception):
-    """A step of a projection indexed a job or lio the projection does not show."""
+class StrictList(list):
+    """A list of the View's: asking it about a hidden job, or taking one off it, is a read."""
+
+    def __contains__(self, x) -> bool:
+        refuse(x)
+        return list.__contains__(self, x)
+
+    def index(self, x, *args) -> int:
+        refuse(x)
+        return list.index(self, x, *args)
+
+    def count(self, x) -> int:
+        refuse(x)
+        return list.count(self, x)
+
+    def remove(self, x) -> None:
+        refuse(x)
+        list.remove(self, x)
+
+    def append(self, x) -> None:
+        refuse(x)
+        list.append(self, x)
+
+    def pop(self, i: int = -1):
+        x = list.pop(self, i)
+        refuse(x)
+        return x
 
 
-class _Strict:
-    """A table of records that refuses the ``HIDDEN`` index (a Python list would read the
-    second-to-last record instead)."""
+class _StrictEntries(tuple):
+    """The same for a frozen State's list, read by a guard."""
 
-    __slots__ = ("rows",)
+    def __contains__(self, x) -> bool:
+        refuse(x)
+        return tuple.__contains__(self, x)
 
-    def __init__(self, rows) -> None:
-        self.rows = rows
+    def index(self, x, *args) -> int:
+        refuse(x)
+        return tuple.index(self, x, *args)
 
-    def __getitem__(self, i):
-        if isinstance(i, int) and i == HIDDEN:
-            raise ReadsHidden(i)
-        return self.rows[i]
-
-    def __setitem__(self, i, value) -> None:
-        if isinstance(i, int) and i == HIDDEN:
-            raise ReadsHidden(i)
-        self.rows[i] = value
-
-    def __iter__(self):
-        return iter(self.rows)
-
-    def __len__(self) -> int:
-        return len(self.rows)
-
-
-class _StrictTuple(tuple):
-    """The same for a frozen State's component, read by a label's guard."""
-
-    def __getitem__(self, i):
-        if isinstance(i, int) and i == HIDDEN:
-            raise ReadsHidden(i)
-        return tuple.__getitem__(self, i)
-
-
-class _Unnamed(str):
-    """A hidden job's aiocb: unequal to every name, and no key to look anything up by."""
-
-    def __hash__(self) -> int:
-        raise ReadsHidden(str(self))
-
-    __eq__ = str.__eq__
-
-
-class _OtherCopysSlot:
-    """``sc.slots[HIDDEN]``: a job of a copy not shown.  Its user pointer is known to be none
-    of the shown ones (copies do not share aiocbs: ``family.signature``), so comparing it with
-    one answers "no", as ``aio_return``'s and ``aio_suspend``'s searches do.  Anything else
-    about it is unknown: reading it is reading a hidden job."""
-
-    aiocb = _Unnamed("(another copy's aiocb)")
-
-    def __getattr__(self, name: str):
-        raise ReadsHidden(name)
-
-
-class _StrictSlots(tuple):
-    def __getitem__(self, i):
-        if isinstance(i, int) and i == HIDDEN:
-            return _OtherCopysSlot()
-        return tuple.__getitem__(self, i)
+    def count(self, x) -> int:
+        refuse(x)
+        return tuple.count(self, x)
 
 
 _STRICT: dict[type, type] = {}
@@ -108,17 +86,78 @@ def _strict_view(base: type) -> type:
     if cls is None:
         class Strict(base):  # type: ignore[valid-type, misc]
             __slots__ = ()
-            jobs = property(lambda self: _Strict(self._nested(S_JOBS)))
-            lios = property(lambda self: _Strict(self._nested(S_LIOS)))
+
+            def _nested(self, i: int) -> list:
+                c = self._c[i]
+                if c is None and i in (S_JOBS, S_LIOS):
+                    c = self._c[i] = _Strict([list(r) for r in self._s[i]])
+                elif c is None and i == S_LISTS:
+                    c = self._c[i] = [StrictList(r) for r in self._s[i]]
+                return base._nested(self, i)
         cls = _STRICT[base] = Strict
     return cls
+
+
+class _Strict(list):
+    """A table of records that refuses the ``HIDDEN`` index (a Python list would read the
+    second-to-last record instead)."""
+
+    def __getitem__(self, i):
+        refuse(i)
+        return list.__getitem__(self, i)
+
+    def __setitem__(self, i, value) -> None:
+        refuse(i)
+        list.__setitem__(self, i, value)
+
+
+class OnProjection:
+    """The small model run on projections under ``hidden.py``'s rules: the explicit oracle
+    that the encoder's relation on projections (``encode(..., hidden=True)``) must match."""
+
+    def __init__(self, small: Model) -> None:
+        self.model = type(small)(replace(small.sc, slots=StrictSlots(small.sc.slots)), small.mutations)
+        self.view = _strict_view(small.View)
+
+    def _frozen(self, s: State) -> State:
+        t = list(s)
+        t[S_JOBS], t[S_LIOS] = StrictTuple(s[S_JOBS]), StrictTuple(s[S_LIOS])
+        t[S_LISTS] = tuple(_StrictEntries(q) for q in s[S_LISTS])
+        return tuple(t)
+
+    def enabled(self, s: State, actor: Actor) -> list | None:
+        """(label, choice) of each step ``actor`` may take; None when its guards read a hidden job."""
+        try:
+            return [(lb, c) for _a, lb, c in self.model.enabled_for(self._frozen(s), actor)]
+        except ReadsHidden:
+            return None
+
+    def step(self, s: State, actor: Actor, lb, choice) -> Transition:
+        """The step, its lists' markers merged; raises ``ReadsHidden`` where the path is cut."""
+        tr = self.model.step(s, actor, lb, choice, canonical=False, view=self.view(s, self.model.sc))
+        return tr._replace(target=merged(tr.target))
+
+    def targets(self, s: State, layout) -> set[tuple]:
+        """``concrete.step_targets`` for one state, from the spec run explicitly: what the
+        encoder's relation on projections must give (a step whose Python fails is "SPEC-ERROR")."""
+        out: set[tuple] = set()
+        for actor in self.model.actors():
+            for lb, choice in self.enabled(s, actor) or ():
+                try:
+                    tr = self.step(s, actor, lb, choice)
+                except ReadsHidden:
+                    continue
+                except Exception:  # noqa: BLE001 - the encoder's SPEC-ERROR path
+                    out.add((actor, lb.name, "SPEC-ERROR"))
+                    continue
+                out.add((actor, lb.name, "halt") if tr.halts else (actor, lb.name, tuple(layout.values(tr.target))))
+        return out
 
 
 def merged(s: State) -> State:
     """``s`` with each run of ``HIDDEN`` list entries one marker (a step that removes a shown
     job from between two hidden ones leaves two in a row; projecting would have merged them)."""
-    lists = tuple(tuple(x for k, x in enumerate(lst) if not (x == HIDDEN and k and lst[k - 1] == HIDDEN))
-                  for lst in s[S_LISTS])
+    lists = tuple(merged_list(lst) for lst in s[S_LISTS])
     return s[:S_LISTS] + (lists,) + s[S_LISTS + 1:]
 
 
@@ -184,18 +223,11 @@ def _small_actor(p: Projection, actor: Actor) -> Actor | None:
     return actor  # daemons and the sync task are no copy's
 
 
-def _enabled(small: Model, s: State, actor: Actor) -> set[tuple[str, object]]:
-    t = list(s)
-    t[S_JOBS], t[S_LIOS] = _StrictTuple(s[S_JOBS]), _StrictTuple(s[S_LIOS])
-    return {(lb.name, c) for _a, lb, c in small.enabled_for(tuple(t), actor)}
-
-
 def commute(big: Model, small: Model, p: Projection, states: Iterable[State], out: Commute | None = None) -> Commute:
     """Every enabled step of every state in ``states`` (of ``big``), judged against ``small``
     run on the projection ``p`` (see the module docstring)."""
     out = out if out is not None else Commute()
-    small = type(small)(replace(small.sc, slots=_StrictSlots(small.sc.slots)), small.mutations)  # guards index it
-    view = _strict_view(small.View)
+    on = OnProjection(small)
     shown_jobs, shown_lios = set(p.jobs), set(p.lios)
     for s in states:
         out.states += 1
@@ -203,10 +235,8 @@ def commute(big: Model, small: Model, p: Projection, states: Iterable[State], ou
         for actor in big.actors():
             mine = _small_actor(p, actor)
             guard = _guard_reads(big, s, actor)
-            try:
-                enabled = _enabled(small, ps, mine) if mine is not None else set()
-            except ReadsHidden:
-                enabled = None
+            steps = on.enabled(ps, mine) if mine is not None else []
+            enabled = None if steps is None else {(lb.name, c) for lb, c in steps}
             for _a, lb, choice in big.enabled_for(s, actor):
                 f = out.labels.setdefault(lb.name, LabelCommute())
                 st = step_footprint(big, s, actor, lb, choice, guard)
@@ -235,7 +265,7 @@ def commute(big: Model, small: Model, p: Projection, states: Iterable[State], ou
                     f.note(f"{who} ({choice!r}): not enabled on the projection")
                     continue
                 try:
-                    got = merged(small.step(ps, mine, lb, choice, canonical=False, view=view(ps, small.sc)).target)
+                    got = on.step(ps, mine, lb, choice).target
                 except ReadsHidden:
                     f.reads_hidden += 1
                     f.note(f"{who}: reads a hidden job")

@@ -81,6 +81,28 @@ class Evaluator:
         values = np.asarray(values, dtype=np.int64).reshape(len(values), -1)
         if values.shape[0] > chunk:
             return np.concatenate([self.holds(values[i:i + chunk], chunk) for i in range(0, values.shape[0], chunk)])
+        val = self._run(values)
+        out = np.ones((values.shape[0], len(self.roots)), dtype=bool)
+        for i, r in enumerate(self.roots):
+            if r not in self.unknown:
+                out[:, i] = val[r]
+        return out
+
+    def terms(self, values: np.ndarray) -> np.ndarray:
+        """(states x formulas) values of bit-vector ``formulas`` (signed, as ``Layout.values``
+        gives them): the post-state of a step on each of a batch of pre-states.  A formula with
+        an operator this module does not know is an error here, not a guess."""
+        values = np.asarray(values, dtype=np.int64).reshape(len(values), -1)
+        bad = [i for i, r in enumerate(self.roots) if r in self.unknown]
+        if bad:
+            raise ValueError(f"{len(bad)} terms use operators concrete.py does not evaluate")
+        val = self._run(values)
+        out = np.empty((values.shape[0], len(self.roots)), dtype=np.int64)
+        for i, r in enumerate(self.roots):
+            out[:, i] = _signed(val[r], self.width[r])
+        return out
+
+    def _run(self, values: np.ndarray) -> dict[int, np.ndarray]:
         n = values.shape[0]
         val: dict[int, np.ndarray] = {}
         for k, kind, ids, params in self.ops:
@@ -91,11 +113,7 @@ class Evaluator:
             else:
                 val[k] = _KNOWN[kind]([val[c] for c in ids], [self.width.get(c, 0) for c in ids],
                                       self.width.get(k, 0), params, n)
-        out = np.ones((n, len(self.roots)), dtype=bool)
-        for i, r in enumerate(self.roots):
-            if r not in self.unknown:
-                out[:, i] = val[r]
-        return out
+        return val
 
 
 def _signed(a: np.ndarray, w: int) -> np.ndarray:
@@ -148,6 +166,22 @@ def _concat(xs, ws, _w, _p, _n):
     return out
 
 
+def _shift(kind: str):
+    """Shifts by a bit-vector amount: an amount of the width or more empties the value (or fills
+    it with the sign bit, arithmetically), as in SMT-LIB."""
+    def op(xs, _ws, w, _p, _n):
+        x, k = xs[0], xs[1]
+        far = k >= w
+        k = np.minimum(k, w - 1)
+        if kind == "shl":
+            return np.where(far, 0, _mask(x << k, w))
+        if kind == "lshr":
+            return np.where(far, 0, x >> k)
+        sx = _signed(x, w)
+        return _mask(np.where(far, np.where(sx < 0, -1, 0), sx >> k), w)
+    return op
+
+
 _KNOWN = {
     z3.Z3_OP_TRUE: lambda _x, _ws, _w, _p, n: np.ones(n, dtype=bool),
     z3.Z3_OP_FALSE: lambda _x, _ws, _w, _p, n: np.zeros(n, dtype=bool),
@@ -179,6 +213,9 @@ _KNOWN = {
     z3.Z3_OP_CONCAT: _concat,
     z3.Z3_OP_ZERO_EXT: lambda xs, _ws, _w, _p, _n: xs[0],
     z3.Z3_OP_SIGN_EXT: lambda xs, ws, w, _p, _n: _mask(_signed(xs[0], ws[0]), w),
+    z3.Z3_OP_BSHL: _shift("shl"),
+    z3.Z3_OP_BLSHR: _shift("lshr"),
+    z3.Z3_OP_BASHR: _shift("ashr"),
 }
 
 
@@ -258,3 +295,29 @@ def amplifier_for(model: Any, layout: Any, x0: list[z3.BitVecRef]) -> Callable[[
     ident = tuple(range(len(model.sc.threads)))
     renamings = [Transport(model, model, tm) for tm in thread_maps(model.sc, model.sc) if tm.threads != ident]
     return lambda formulas: Amplifier(model, layout, x0, formulas, renamings)
+
+
+def step_targets(enc: Any, values: np.ndarray) -> list[set[tuple]]:
+    """What the encoding's steps do from each of a batch of concrete pre-states (rows of
+    ``Layout.values``): per state, (actor, label, post-state values) for every path whose guard
+    holds, or (actor, label, "halt") and (actor, label, "SPEC-ERROR") for the paths that end so.
+    The encoding read back explicitly, so that it can be compared with the spec run explicitly
+    (``commute.OnProjection`` on projections)."""
+    values = np.asarray(values, dtype=np.int64)
+    out: list[set[tuple]] = [set() for _ in range(len(values))]
+    guards = Evaluator([st.guard for st in enc.steps], enc.xs)
+    if not guards.known.all():
+        raise ValueError("a step's guard uses an operator concrete.py does not evaluate")
+    on = guards.holds(values)
+    for k, st in enumerate(enc.steps):
+        rows = np.flatnonzero(on[:, k])
+        if not len(rows):
+            continue
+        if st.halts:
+            end = "SPEC-ERROR" if st.halts == "SPEC-ERROR" else "halt"
+            for i in rows:
+                out[i].add((st.actor, st.label, end))
+            continue
+        for i, post in zip(rows, Evaluator(st.post, enc.xs).terms(values[rows])):
+            out[i].add((st.actor, st.label, tuple(post.tolist())))
+    return out

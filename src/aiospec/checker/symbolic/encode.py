@@ -22,6 +22,7 @@ from ...spec.properties import EVENT_PROPERTY, PROPERTIES, Ctx, Property
 from ...spec.actions import BY_NAME
 from ...spec.split import SplitModel, SplitView
 from ...spec.state import HALTING, S_GLOB, S_JOBS, S_KI, S_LIOS, S_LISTS, Event, Halt, View
+from .hidden import HiddenStatic, HiddenSymList, HiddenTable, Pointer, ReadsHidden, is_hidden, merge_markers, refuse
 from .layout import Layout, SymList
 from .parallel import ActorSteps, spread
 from .tables import SymStatic, SymTable
@@ -74,13 +75,13 @@ class SymView(View):
 class _Lists:
     """The View's lists, each wrapped when a step first touches it."""
 
-    def __init__(self, src: tuple) -> None:
-        self.src, self.mat = src, {}
+    def __init__(self, src: tuple, kind: type | None = None) -> None:
+        self.src, self.mat, self.kind = src, {}, kind or _LazyList
 
     def __getitem__(self, q: int):
         lst = self.mat.get(q)
         if lst is None:
-            lst = self.mat[q] = _LazyList(self.src[q])
+            lst = self.mat[q] = self.kind(self.src[q])
         return lst
 
     def __len__(self) -> int:
@@ -198,6 +199,98 @@ class _LazyList:
         return SymList(self.ln, self.el, self.ex)
 
 
+class _HiddenList(_LazyList):
+    """A list of a projection (``hidden.py``): its entries are ``Pointer``s; asking it about a
+    hidden job, or taking one off it, is a read of that job; a removal merges the markers it
+    brings together."""
+
+    __slots__ = ()
+
+    def _m(self) -> list:
+        if self.mat is None:
+            n = self.ex.concretize(self.ln)
+            self.mat = [_pointer(e, self.ex) for e in self.el[:n]]
+        return self.mat
+
+    def append(self, x) -> None:
+        refuse(x)
+        _LazyList.append(self, x)
+
+    def __contains__(self, x) -> bool:
+        refuse(x)
+        return _LazyList.__contains__(self, x)
+
+    def remove(self, x) -> None:
+        refuse(x)
+        _LazyList.remove(self, x)
+        if self.mat is None:
+            self.el, self.ln = merge_markers(self.el, self.ln)
+
+    def __getitem__(self, i):
+        if self.mat is not None or not isinstance(i, int) or i < 0:
+            return self._m()[i]
+        if not self.ex.decide(self.ln > i):
+            raise IndexError("list index out of range")
+        return _pointer(self.el[i], self.ex)
+
+    def index(self, x) -> int:
+        refuse(x)
+        return _LazyList.index(self, x)
+
+    def after(self, x):
+        refuse(x)
+        y = _LazyList.after(self, x)
+        return Pointer(y.e, y.ex) if type(y) is SymInt else y
+
+    def pop(self, i: int = -1):
+        x = _LazyList.pop(self, i)
+        refuse(x)
+        return x
+
+    def count(self, x) -> int:
+        refuse(x)
+        return _LazyList.count(self, x)
+
+    def freeze(self):
+        if self.mat is None:
+            return HiddenSymList(self.ln, self.el, self.ex)
+        out: list = []
+        for x in self.mat:  # each run of markers one marker, as projecting makes it
+            if not (out and is_hidden(out[-1]) and is_hidden(x)):
+                out.append(x)
+        return tuple(out)
+
+
+def _pointer(e: z3.ExprRef, ex: PathExplorer):
+    n = _num(z3.simplify(e))
+    return n if n is not None else Pointer(e, ex)
+
+
+class _Hidden:
+    """Makes a SymView one of projections: job and lio records refuse ``HIDDEN``."""
+
+    __slots__ = ()
+
+    def _nested(self, i: int) -> list:
+        if i not in (S_JOBS, S_LIOS):
+            return SymView._nested(self, i)
+        c = self._c[i]
+        if c is None:
+            c = self._c[i] = HiddenTable(list(r) for r in self._s[i])
+        return c
+
+    @property
+    def lists(self):
+        c = self._c[S_LISTS]
+        if c is None:
+            c = self._c[S_LISTS] = _Lists(self._s[S_LISTS], _HiddenList)
+        return c
+
+
+class HiddenView(_Hidden, SymView):
+    __slots__ = ()
+
+
 class SymSplitView(SymView):
     """A SymView for a ``SplitModel``: a cut ends the step (``split.SplitView``'s rule), it
     does not merge paths; the model stores where the step resumes."""
@@ -211,6 +304,10 @@ class SymSplitView(SymView):
     cut = SplitView.cut
     recording = SplitView.recording
     observe = SplitView.observe
+
+
+class HiddenSplitView(_Hidden, SymSplitView):
+    __slots__ = ()
 
 
 def _wrap(e: z3.ExprRef, ex: PathExplorer):
@@ -267,17 +364,21 @@ class Encoding:
 
 def encode(model: Model, props: list[Property] | None = None, max_paths: int = 200_000,
            progress: Callable[[str], None] | None = None,
-           facts: list[tuple[str, z3.BoolRef]] | None = None, jobs: int = 1) -> Encoding:
+           facts: list[tuple[str, z3.BoolRef]] | None = None, jobs: int = 1, hidden: bool = False) -> Encoding:
     """Run every actor's steps and every property symbolically; collect guarded updates.
 
     ``facts`` (formulas over the layout's frame "x", e.g. ``lemmas.value_facts``) are assumed
     while encoding, like TYPE-OK: they prune forks, and the encoding is exact only on states
     that satisfy them, so BMC checks them on every frame (``bmc.FACTS``).  ``jobs``: actors
-    encoded at once, in forked processes (``parallel.py``); the same relation, sooner."""
+    encoded at once, in forked processes (``parallel.py``); the same relation, sooner.
+    ``hidden``: the relation on projections (``Layout(hidden=True)``, ``hidden.py``), where a
+    path that reads a job not shown is cut."""
     t0 = time.perf_counter()
-    model = type(model)(dataclasses.replace(model.sc, slots=SymStatic(model.sc.slots)), mutations=model.mutations)
-    model.View = SymSplitView if isinstance(model, SplitModel) else SymView
-    lay = Layout(model)
+    split = isinstance(model, SplitModel)
+    static = HiddenStatic if hidden else SymStatic
+    model = type(model)(dataclasses.replace(model.sc, slots=static(model.sc.slots)), mutations=model.mutations)
+    model.View = (HiddenSplitView if split else HiddenView) if hidden else (SymSplitView if split else SymView)
+    lay = Layout(model, hidden=hidden)
     xs = lay.frame("x")
     enc = Encoding(model, lay, xs)
     enc.facts = list(facts or [])
@@ -423,6 +524,13 @@ SHARED = frozenset({S_JOBS, S_LIOS, S_KI, S_LISTS, S_GLOB})
 
 
 
+@dataclass(frozen=True)
+class _Ptr:
+    """A merged argument of a resumed step that held a job pointer."""
+
+    e: z3.BitVecRef
+
+
 @dataclass
 class _Resume:
     """Paths of one step merged at a cut: where they continue, and under what condition."""
@@ -477,7 +585,8 @@ def _step_paths(enc: Encoding, ex: PathExplorer, actor: Actor, option: int,
 
         def run():
             try:
-                r.fn(v, *[_wrap(a, ex) if isinstance(a, z3.ExprRef) else a for a in r.args])
+                r.fn(v, *[_pointer(a.e, ex) if isinstance(a, _Ptr) else _wrap(a, ex) if isinstance(a, z3.ExprRef) else a
+                          for a in r.args])
             except Halt:
                 pass
             return v.events, v.freeze()
@@ -496,6 +605,8 @@ def _step_paths(enc: Encoding, ex: PathExplorer, actor: Actor, option: int,
         prefix = [] if r is None else r.events
         for path in paths:
             guard = path.guard if r is None else z3.And(r.reach, path.guard)
+            if isinstance(path.error, ReadsHidden):
+                continue  # a projection's path that needs a job not shown: a larger projection's step
             if path.error is not None and not isinstance(path.error, Halt):
                 # the spec's Python fails from these states: a step of its own, that BMC and prove check
                 notes = [n for n in getattr(path.error, "__notes__", ()) if n.startswith("aiospec-label:")]
@@ -519,7 +630,9 @@ def _step_paths(enc: Encoding, ex: PathExplorer, actor: Actor, option: int,
                 if type(a) is int and all(type(m[2].args[i]) is int and m[2].args[i] == a for m in members):
                     args.append(a)
                 else:
-                    args.append(_merge([(own, _bv(sp.args[i], lay.width)) for own, _, sp in members]))
+                    e = _merge([(own, _bv(sp.args[i], lay.width)) for own, _, sp in members])
+                    # a pointer stays one across the merge (``hidden.Pointer``)
+                    args.append(_Ptr(e) if any(isinstance(sp.args[i], Pointer) for _, _, sp in members) else e)
             events = prefix + [(guard, e) for _, guard, sp in members for e in sp.events]
             work.append(_Resume(name, fn, args, terms, z3.Or(*[g for _, g, _ in members]), events))
     return out, total

@@ -39,6 +39,11 @@ _POINTER_LOCALS = ("actor.A", "actor.B")
 _COUNTS = ("0..jobs", "-1 or 0..jobs", "0..n", "0..n+1")
 
 
+def is_pointer(var: Var) -> bool:
+    """Does ``var`` hold a job (and so, in a projection, possibly ``HIDDEN``)?"""
+    return var.domain in _POINTERS or f"{var.record}.{var.attr}" in _POINTER_LOCALS
+
+
 def _nj(sc: Scenario) -> int:
     return len(sc.slots)
 
@@ -140,6 +145,7 @@ class Layout:
         self.width = 16 if big < (1 << 14) else 32
         whole = (-(1 << (self.width - 1)), (1 << (self.width - 1)) - 1)
         slots: list[Slot] = []
+        pointers: set[str] = set()  # in a projection, the slots that hold a job (``hidden.Pointer``)
 
         def bounds(var: Var) -> Bounds:
             lo, hi = bounds_of(var, sc) or whole
@@ -147,19 +153,22 @@ class Layout:
                 return lo, hi
             if var.domain in _COUNTS:
                 return lo, whole[1]
-            pointer = var.domain in _POINTERS or f"{var.record}.{var.attr}" in _POINTER_LOCALS
-            return (min(lo, HIDDEN), hi) if pointer else (lo, hi)
+            return (min(lo, HIDDEN), hi) if is_pointer(var) else (lo, hi)
 
         def rec(comp: int, prefix: str, count: int, vars_: tuple[Var, ...]) -> None:
             for r in range(count):
                 for f, var in enumerate(vars_):
                     lo, hi = bounds(var)
                     slots.append(Slot(f"{prefix}[{r}].{var.attr}", comp, r, f, lo, hi))
+                    if hidden and is_pointer(var):
+                        pointers.add(slots[-1].name)
 
         def flat(comp: int, prefix: str, vars_: tuple[Var, ...]) -> None:
             for f, var in enumerate(vars_):
                 lo, hi = bounds(var)
                 slots.append(Slot(f"{prefix}.{var.attr}", comp, -1, f, lo, hi))
+                if hidden and is_pointer(var):
+                    pointers.add(slots[-1].name)
 
         rec(S_JOBS, "job", nj, JOB_VARS)
         rec(S_AIOCBS, "aiocb", len(sc.aiocbs), AIOCB_VARS)
@@ -178,8 +187,11 @@ class Layout:
             for a in range(model.n_actors):
                 slots.append(Slot(f"resume[{a}].fn", S_RESUME, a, 0, 0, len(RESUMABLE)))
                 slots.append(Slot(f"resume[{a}].job", S_RESUME, a, 1, HIDDEN if hidden else -1, nj - 1))
+                if hidden:
+                    pointers.add(slots[-1].name)
                 slots.append(Slot(f"resume[{a}].passed", S_RESUME, a, 2, 0, 2 * nj + 2))
         self.slots = slots
+        self.pointers = frozenset(i for i, s in enumerate(slots) if s.name in pointers)
         self.index = {(s.comp, s.rec, s.field): i for i, s in enumerate(slots)}
         self._order = self._flat_order(model)  # where each slot sits in ``_flat``'s run of a state
         self._order_list = self._order.tolist()
@@ -311,17 +323,22 @@ class Layout:
     def sym_state(self, xs: list[z3.BitVecRef], ex: PathExplorer):
         """A State-shaped tuple whose leaves are SymInt and whose lists fork on their length."""
         sc, m = self.sc, self.model
+        table, listing, ptr = tuple, SymList, SymInt
+        if self.hidden:  # a projection: guards refuse HIDDEN records, pointers know what they are
+            from .hidden import HiddenSymList, Pointer, StrictTuple
+            table, listing, ptr = StrictTuple, HiddenSymList, Pointer
 
         def leaf(key):
-            return SymInt(xs[self.index[key]], ex)
+            i = self.index[key]
+            return (ptr if i in self.pointers else SymInt)(xs[i], ex)
 
         def recs(comp, n, w):
             return tuple(tuple(leaf((comp, r, f)) for f in range(w)) for r in range(n))
 
-        lists = tuple(SymList(xs[self.index[(S_LISTS, q, -1)]], [xs[self.index[(S_LISTS, q, i)]] for i in range(self.caps[q])],
+        lists = tuple(listing(xs[self.index[(S_LISTS, q, -1)]], [xs[self.index[(S_LISTS, q, i)]] for i in range(self.caps[q])],
                               ex) for q in range(Q.width))
-        st = (recs(S_JOBS, len(sc.slots), len(JOB_VARS)), recs(S_AIOCBS, len(sc.aiocbs), len(AIOCB_VARS)),
-              recs(S_LIOS, sc.lio_count, len(LIO_VARS)), tuple(leaf((S_KI, -1, f)) for f in range(len(KI_VARS))),
+        st = (table(recs(S_JOBS, len(sc.slots), len(JOB_VARS))), recs(S_AIOCBS, len(sc.aiocbs), len(AIOCB_VARS)),
+              table(recs(S_LIOS, sc.lio_count, len(LIO_VARS))), tuple(leaf((S_KI, -1, f)) for f in range(len(KI_VARS))),
               lists, tuple(leaf((S_GLOB, -1, f)) for f in range(len(GLOBAL_VARS))),
               recs(S_ACTORS, m.n_actors, len(ACTOR_VARS)), recs(S_DAEMONS, sc.daemons, len(DAEMON_VARS)))
         return st + (recs(S_RESUME, m.n_actors, RESUME_WIDTH),) if self.resumes else st
