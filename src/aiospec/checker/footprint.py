@@ -16,7 +16,7 @@ the argument needs it split at its cuts into steps of their own.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Iterable
+from typing import Callable, Iterable
 
 from ..spec.actions import Label
 from ..spec.model import Actor, Model
@@ -129,64 +129,79 @@ class _Scenario:
         return getattr(self._sc, name)
 
 
-def _noted(seg_of, q: int, x) -> None:
-    """A list operation about entry x (is it on the list, where, take it off, put it on): it
-    reads or writes x's links, so it touches x (``symbolic/hidden.py``: a projection cuts it
-    when x is hidden)."""
-    if isinstance(x, int) and x >= 0:
-        seg = seg_of()
-        (seg.lios if LIST_VARS[q].domain == "seq of lios" else seg.jobs).add(x)
+def _noter(seg_of, q: int) -> Callable[[object], None]:
+    """A list operation about entry x (is it on the list, where, take it off, put it on) reads
+    or writes x's links, so it touches x (``symbolic/hidden.py``: a projection cuts it when x
+    is hidden)."""
+    lios = LIST_VARS[q].domain == "seq of lios"
+
+    def note(x) -> None:
+        if isinstance(x, int) and x >= 0:
+            seg = seg_of()
+            (seg.lios if lios else seg.jobs).add(x)
+    return note
 
 
-class _NotedList(list):
-    """A list of the View's that notes the entries it is asked about, given or taken."""
+class AskedList(list):
+    """A list that tells ``asked`` of every entry it is asked about, given or taken (membership,
+    position, count, removal, insertion, pop).  The footprint notes the entry; the check on
+    projections (``symbolic/commute.py``) refuses a hidden one."""
 
-    __slots__ = ("q", "seg_of")
+    __slots__ = ("asked",)
 
     def __contains__(self, x) -> bool:
-        _noted(self.seg_of, self.q, x)
+        self.asked(x)
         return list.__contains__(self, x)
 
     def index(self, x, *args) -> int:
-        _noted(self.seg_of, self.q, x)
+        self.asked(x)
         return list.index(self, x, *args)
 
     def count(self, x) -> int:
-        _noted(self.seg_of, self.q, x)
+        self.asked(x)
         return list.count(self, x)
 
     def remove(self, x) -> None:
-        _noted(self.seg_of, self.q, x)
+        self.asked(x)
         list.remove(self, x)
 
     def append(self, x) -> None:
-        _noted(self.seg_of, self.q, x)
+        self.asked(x)
         list.append(self, x)
 
     def insert(self, i: int, x) -> None:
-        _noted(self.seg_of, self.q, x)
+        self.asked(x)
         list.insert(self, i, x)
 
     def pop(self, i: int = -1):
         x = list.pop(self, i)
-        _noted(self.seg_of, self.q, x)
+        self.asked(x)
         return x
 
 
-class _NotedEntries(tuple):
+class AskedEntries(tuple):
     """The same for a frozen State's list, read by a guard."""
 
+    asked: Callable[[object], None]
+
     def __contains__(self, x) -> bool:
-        _noted(self.seg_of, self.q, x)
+        self.asked(x)
         return tuple.__contains__(self, x)
 
     def index(self, x, *args) -> int:
-        _noted(self.seg_of, self.q, x)
+        self.asked(x)
         return tuple.index(self, x, *args)
 
     def count(self, x) -> int:
-        _noted(self.seg_of, self.q, x)
+        self.asked(x)
         return tuple.count(self, x)
+
+
+def asked(kind: type, entries, hook: Callable[[object], None]):
+    """``entries`` as an ``AskedList`` or ``AskedEntries`` that calls ``hook``."""
+    out = kind(entries)
+    out.asked = hook
+    return out
 
 
 _RECORDING: dict[type, type] = {}
@@ -212,9 +227,7 @@ def _recording(base: type) -> type:
         def _nested(self, i: int) -> list:
             if i == S_LISTS and self._c[i] is None:
                 seg_of = lambda: self.segments[-1]  # noqa: E731 - the stretch open when the list is used
-                self._c[i] = [_NotedList(r) for r in self._s[i]]
-                for q, lst in enumerate(self._c[i]):
-                    lst.q, lst.seg_of = q, seg_of
+                self._c[i] = [asked(AskedList, r, _noter(seg_of, q)) for q, r in enumerate(self._s[i])]
             return base._nested(self, i)
 
         def cut(self, fn, *args) -> None:
@@ -234,11 +247,7 @@ def _guard_reads(model: Model, s: State, actor: Actor) -> tuple[set[int], set[in
     jobs.seen, lios.seen = set(), set()
     seg = _Segment()
     seg.jobs, seg.lios = jobs.seen, lios.seen
-    lists = []
-    for q, lst in enumerate(s[S_LISTS]):
-        e = _NotedEntries(lst)
-        e.q, e.seg_of = q, lambda: seg
-        lists.append(e)
+    lists = [asked(AskedEntries, lst, _noter(lambda: seg, q)) for q, lst in enumerate(s[S_LISTS])]
     t = list(s)
     t[S_JOBS], t[S_LIOS], t[S_LISTS] = jobs, lios, tuple(lists)
     list(model.enabled_for(tuple(t), actor))

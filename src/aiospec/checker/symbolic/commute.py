@@ -24,58 +24,13 @@ from dataclasses import dataclass, field, replace
 from ...spec.model import KIND_BIO, KIND_THREAD, Actor, Model, Transition
 from ...spec.state import S_JOBS, S_LIOS, S_LISTS, State
 from ...spec.variables import DM, G, J, K, L, Q, T, U
-from ..footprint import step_footprint, _guard_reads
+from ..footprint import AskedEntries, AskedList, asked, step_footprint, _guard_reads
 from .hidden import ReadsHidden, StrictSlots, StrictTuple, merged_list, refuse
 from .project import Projection
 
 # each component of a State: its name, and its fields (flat components: one record)
 _PARTS = (("job", J, False), ("aiocb", U, False), ("lio", L, False), ("ki", K, True), ("list", Q, True),
           ("glob", G, True), ("actor", T, False), ("daemon", DM, False))
-
-
-class StrictList(list):
-    """A list of the View's: asking it about a hidden job, or taking one off it, is a read."""
-
-    def __contains__(self, x) -> bool:
-        refuse(x)
-        return list.__contains__(self, x)
-
-    def index(self, x, *args) -> int:
-        refuse(x)
-        return list.index(self, x, *args)
-
-    def count(self, x) -> int:
-        refuse(x)
-        return list.count(self, x)
-
-    def remove(self, x) -> None:
-        refuse(x)
-        list.remove(self, x)
-
-    def append(self, x) -> None:
-        refuse(x)
-        list.append(self, x)
-
-    def pop(self, i: int = -1):
-        x = list.pop(self, i)
-        refuse(x)
-        return x
-
-
-class _StrictEntries(tuple):
-    """The same for a frozen State's list, read by a guard."""
-
-    def __contains__(self, x) -> bool:
-        refuse(x)
-        return tuple.__contains__(self, x)
-
-    def index(self, x, *args) -> int:
-        refuse(x)
-        return tuple.index(self, x, *args)
-
-    def count(self, x) -> int:
-        refuse(x)
-        return tuple.count(self, x)
 
 
 _STRICT: dict[type, type] = {}
@@ -92,7 +47,7 @@ def _strict_view(base: type) -> type:
                 if c is None and i in (S_JOBS, S_LIOS):
                     c = self._c[i] = _Strict([list(r) for r in self._s[i]])
                 elif c is None and i == S_LISTS:
-                    c = self._c[i] = [StrictList(r) for r in self._s[i]]
+                    c = self._c[i] = [asked(AskedList, r, refuse) for r in self._s[i]]
                 return base._nested(self, i)
         cls = _STRICT[base] = Strict
     return cls
@@ -122,7 +77,7 @@ class OnProjection:
     def _frozen(self, s: State) -> State:
         t = list(s)
         t[S_JOBS], t[S_LIOS] = StrictTuple(s[S_JOBS]), StrictTuple(s[S_LIOS])
-        t[S_LISTS] = tuple(_StrictEntries(q) for q in s[S_LISTS])
+        t[S_LISTS] = tuple(asked(AskedEntries, q, refuse) for q in s[S_LISTS])
         return tuple(t)
 
     def enabled(self, s: State, actor: Actor) -> list | None:
