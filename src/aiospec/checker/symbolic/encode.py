@@ -110,7 +110,7 @@ class _LazyList:
     def _m(self) -> list:
         if self.mat is None:
             n = self.ex.concretize(self.ln)
-            self.mat = [_wrap(e, self.ex) for e in self.el[:n]]
+            self.mat = [self._entry(e, self.ex) for e in self.el[:n]]
         return self.mat
 
     def _has(self, x) -> z3.BoolRef:
@@ -158,7 +158,7 @@ class _LazyList:
             return self._m()[i]
         if not self.ex.decide(self.ln > i):
             raise IndexError("list index out of range")
-        return _wrap(self.el[i], self.ex)
+        return self._entry(self.el[i], self.ex)
 
     def __len__(self) -> int:
         return len(self._m())
@@ -198,6 +198,10 @@ class _LazyList:
             return tuple(self.mat)
         return SymList(self.ln, self.el, self.ex)
 
+    @staticmethod
+    def _entry(e: z3.ExprRef, ex: PathExplorer):
+        return _wrap(e, ex)
+
 
 class _HiddenList(_LazyList):
     """A list of a projection (``hidden.py``): its entries are ``Pointer``s; asking it about a
@@ -206,11 +210,9 @@ class _HiddenList(_LazyList):
 
     __slots__ = ()
 
-    def _m(self) -> list:
-        if self.mat is None:
-            n = self.ex.concretize(self.ln)
-            self.mat = [_pointer(e, self.ex) for e in self.el[:n]]
-        return self.mat
+    @staticmethod
+    def _entry(e: z3.ExprRef, ex: PathExplorer):
+        return _pointer(e, ex)
 
     def append(self, x) -> None:
         refuse(x)
@@ -225,13 +227,6 @@ class _HiddenList(_LazyList):
         _LazyList.remove(self, x)
         if self.mat is None:
             self.el, self.ln = merge_markers(self.el, self.ln)
-
-    def __getitem__(self, i):
-        if self.mat is not None or not isinstance(i, int) or i < 0:
-            return self._m()[i]
-        if not self.ex.decide(self.ln > i):
-            raise IndexError("list index out of range")
-        return _pointer(self.el[i], self.ex)
 
     def index(self, x) -> int:
         refuse(x)

@@ -159,13 +159,7 @@ class HiddenSymList(SymList):
     it about a hidden job is a read of that job."""
 
     __slots__ = ()
-
-    def _items(self) -> tuple:
-        c = self.ex.run_cache.get(id(self))
-        if c is None:
-            n = self.ex.concretize(self.len)
-            c = self.ex.run_cache[id(self)] = tuple(Pointer(e, self.ex) for e in self.elems[:n])
-        return c
+    entry = Pointer
 
     def __contains__(self, x) -> bool:
         refuse(x)

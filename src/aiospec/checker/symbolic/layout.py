@@ -378,6 +378,7 @@ class SymList:
     """A TAILQ of the symbolic state: forks on its length the first time a path looks at it."""
 
     __slots__ = ("len", "elems", "ex")
+    entry = SymInt  # what its entries are read as (``hidden.HiddenSymList``: pointers)
 
     def __init__(self, ln: z3.BitVecRef, elems: list[z3.BitVecRef], ex: PathExplorer):
         self.len, self.elems, self.ex = ln, elems, ex
@@ -389,7 +390,7 @@ class SymList:
         c = self.ex.run_cache.get(id(self))
         if c is None:
             n = self.ex.concretize(self.len)
-            c = self.ex.run_cache[id(self)] = tuple(SymInt(e, self.ex) for e in self.elems[:n])
+            c = self.ex.run_cache[id(self)] = tuple(self.entry(e, self.ex) for e in self.elems[:n])
         return c
 
     def __len__(self) -> int:
